@@ -118,3 +118,26 @@ type ImageSpec struct {
 	Labels        map[string]string
 	SourceImageID string
 }
+
+// StoreOptions configure how a store given as an http(s) URL is read. They
+// do not apply to a store in a directory.
+type StoreOptions struct {
+	// Timeout bounds each HTTP request. Zero means 30s.
+	Timeout time.Duration
+	// Retries is how many times a request is retried after a 5xx answer or
+	// a connection error, with exponential backoff. Zero means no retry.
+	Retries int
+	// Token, when set, is sent as "Authorization: Bearer <token>". It never
+	// appears in logs, errors or outputs.
+	Token string
+}
+
+// OpenStore returns the Driver for a store location: a directory path gives
+// a LocalDriver; an http:// or https:// URL gives a read-only driver that
+// can find and verify images but not create, copy or delete them.
+func OpenStore(location string, opts StoreOptions) (Driver, error) {
+	if isHTTPLocation(location) {
+		return newHTTPDriver(location, opts)
+	}
+	return NewLocalDriver(location), nil
+}
