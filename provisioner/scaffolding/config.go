@@ -1,0 +1,218 @@
+//go:generate go tool packer-sdc mapstructure-to-hcl2 -type Config,FileConfig
+
+package scaffolding
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/packer-plugin-sdk/common"
+	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+	"github.com/hashicorp/packer-plugin-sdk/template/config"
+	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
+)
+
+// DefaultTimeout bounds a whole Provision call when `timeout` is not set.
+const DefaultTimeout = 5 * time.Minute
+
+// Config is the body of a `provisioner "scaffolding"` block. Files are
+// uploaded first, in order, then the inline commands run, in order.
+type Config struct {
+	common.PackerConfig `mapstructure:",squash"`
+
+	// Files to put into the machine, one `file` block each, uploaded in
+	// order before any command runs.
+	Files []FileConfig `mapstructure:"file" required:"false"`
+	// Commands to run in the machine, in order, each through the
+	// communicator's shell. The first one to exit non-zero (after its
+	// retries) fails the provisioner. Build data is available as in
+	// `content`.
+	Inline []string `mapstructure:"inline" required:"false"`
+	// Environment variables exported to every inline command. Keys must be
+	// shell identifiers (`[A-Za-z_][A-Za-z0-9_]*`); values are quoted for
+	// the shell, so they reach the command verbatim. Values may use build
+	// data as `content` does.
+	Env map[string]string `mapstructure:"env" required:"false"`
+	// How many times a failed upload or command (including one exiting
+	// non-zero) is tried again before the provisioner fails. Defaults to 0.
+	MaxRetries int `mapstructure:"max_retries" required:"false"`
+	// How long the whole provisioner may run, uploads, commands and retries
+	// included, as a Go duration string (`90s`, `10m`). Defaults to `5m`.
+	Timeout string `mapstructure:"timeout" required:"false"`
+
+	ctx interpolate.Context
+}
+
+// FileConfig is one `file` block: a local file or directory, or inline
+// content, and where to put it in the machine.
+type FileConfig struct {
+	// A local file or directory to upload. A directory is uploaded
+	// recursively; as with rsync, `dir` creates `dir` under `destination`
+	// while `dir/` uploads only its contents. Exactly one of `source` and
+	// `content` must be set.
+	Source string `mapstructure:"source" required:"false"`
+	// Text to write to `destination`, rendered when the provisioner runs, so
+	// build data is available: `${build.ID}` in HCL2, ``{{ build `ID` }}``
+	// in JSON templates. Exactly one of `source` and `content` must be set.
+	Content string `mapstructure:"content" required:"false"`
+	// The path in the machine to write to. When `source` is a file and
+	// `destination` ends in `/`, the file keeps its name inside that
+	// directory. With `content`, it must name a file.
+	Destination string `mapstructure:"destination" required:"true"`
+	// The uploaded file's permissions as an octal string such as `0644` or
+	// `755`. Defaults to the source file's mode, or `0644` for `content`.
+	// Files only: a directory keeps its files' own modes.
+	Mode string `mapstructure:"mode" required:"false"`
+}
+
+// settings are the parsed forms of Config fields that HCL carries as
+// strings.
+type settings struct {
+	timeout time.Duration
+	// modes[i] is file[i]'s parsed mode, or 0 when unset.
+	modes []os.FileMode
+	// dirs[i] says file[i].source is a directory.
+	dirs []bool
+}
+
+// envKeyRe is what a POSIX shell accepts as a variable name.
+var envKeyRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// prepare decodes raws into c, applies defaults and validates every field,
+// reporting all problems at once.
+func (c *Config) prepare(raws ...interface{}) (settings, error) {
+	var s settings
+	err := config.Decode(c, &config.DecodeOpts{
+		PluginType:         "scaffolding",
+		Interpolate:        true,
+		InterpolateContext: &c.ctx,
+		// These may reference build data, which only exists once the build
+		// runs: Provision renders them then. Decode renders everything else.
+		InterpolateFilter: &interpolate.RenderFilter{
+			Exclude: []string{"file", "inline", "env"},
+		},
+	}, raws...)
+	if err != nil {
+		return s, err
+	}
+
+	if c.Timeout == "" {
+		c.Timeout = DefaultTimeout.String()
+	}
+
+	var errs []error
+	s.modes = make([]os.FileMode, len(c.Files))
+	s.dirs = make([]bool, len(c.Files))
+	for i := range c.Files {
+		f := &c.Files[i]
+		field := fmt.Sprintf("file[%d]", i)
+
+		// A source path must be known now to be checked now; only content
+		// and destination wait for build data.
+		if f.Source != "" {
+			src, err := interpolate.Render(f.Source, &c.ctx)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s.source: %v", field, err))
+			} else {
+				f.Source = src
+			}
+		}
+
+		switch {
+		case f.Source == "" && f.Content == "":
+			errs = append(errs, fmt.Errorf("%s: set one of source or content", field))
+		case f.Source != "" && f.Content != "":
+			errs = append(errs, fmt.Errorf("%s: source and content are mutually exclusive; set only one", field))
+		case f.Source != "":
+			fi, err := os.Stat(f.Source)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s.source: %v", field, err))
+			} else {
+				s.dirs[i] = fi.IsDir()
+			}
+		}
+
+		switch {
+		case f.Destination == "":
+			errs = append(errs, fmt.Errorf("%s.destination: required", field))
+		case f.Content != "" && strings.HasSuffix(f.Destination, "/"):
+			errs = append(errs, fmt.Errorf("%s.destination: %q ends in / but content needs a file name", field, f.Destination))
+		}
+
+		if f.Mode != "" {
+			m, err := strconv.ParseUint(f.Mode, 8, 32)
+			switch {
+			case err != nil || m > 0o7777:
+				errs = append(errs, fmt.Errorf("%s.mode: %q is not an octal file mode such as \"0644\"", field, f.Mode))
+			case s.dirs[i]:
+				errs = append(errs, fmt.Errorf("%s.mode: applies to files only, and source %q is a directory", field, f.Source))
+			default:
+				s.modes[i] = modeFromUnix(uint32(m))
+			}
+		}
+	}
+
+	for i, cmd := range c.Inline {
+		if strings.TrimSpace(cmd) == "" {
+			errs = append(errs, fmt.Errorf("inline[%d]: command is empty", i))
+		}
+	}
+
+	for _, k := range sortedKeys(c.Env) {
+		if !envKeyRe.MatchString(k) {
+			errs = append(errs, fmt.Errorf("env: key %q is not a valid variable name (letters, digits and _, not starting with a digit)", k))
+		}
+	}
+
+	if c.MaxRetries < 0 {
+		errs = append(errs, fmt.Errorf("max_retries: %d must be 0 or more", c.MaxRetries))
+	}
+
+	if d, err := time.ParseDuration(c.Timeout); err != nil {
+		errs = append(errs, fmt.Errorf("timeout: %q is not a duration such as \"90s\" or \"10m\"", c.Timeout))
+	} else if d <= 0 {
+		errs = append(errs, fmt.Errorf("timeout: %q must be greater than zero", c.Timeout))
+	} else {
+		s.timeout = d
+	}
+
+	if len(c.Files) == 0 && len(c.Inline) == 0 {
+		errs = append(errs, errors.New("nothing to do: add a file block or inline commands"))
+	}
+
+	if len(errs) > 0 {
+		return s, &packersdk.MultiError{Errors: errs}
+	}
+	return s, nil
+}
+
+// modeFromUnix turns Unix permission bits, including setuid, setgid and
+// sticky, into an os.FileMode, whose bits for those differ.
+func modeFromUnix(m uint32) os.FileMode {
+	mode := os.FileMode(m & 0o777)
+	if m&0o4000 != 0 {
+		mode |= os.ModeSetuid
+	}
+	if m&0o2000 != 0 {
+		mode |= os.ModeSetgid
+	}
+	if m&0o1000 != 0 {
+		mode |= os.ModeSticky
+	}
+	return mode
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,262 @@
+package scaffolding
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2/hcldec"
+	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+	"github.com/hashicorp/packer-plugin-sdk/retry"
+	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
+)
+
+// defaultRetryDelay is the pause between two tries of a failed upload or
+// command.
+const defaultRetryDelay = 2 * time.Second
+
+// Provisioner is the `provisioner "scaffolding"`.
+type Provisioner struct {
+	config   Config
+	settings settings
+
+	// retryDelay overrides defaultRetryDelay, so tests need not sleep.
+	retryDelay time.Duration
+}
+
+var _ packersdk.Provisioner = (*Provisioner)(nil)
+
+// ConfigSpec returns the HCL spec of the provisioner's configuration.
+func (p *Provisioner) ConfigSpec() hcldec.ObjectSpec {
+	return p.config.FlatMapstructure().HCL2Spec()
+}
+
+// Prepare decodes and validates the configuration.
+func (p *Provisioner) Prepare(raws ...interface{}) error {
+	s, err := p.config.prepare(raws...)
+	if err != nil {
+		return err
+	}
+	p.settings = s
+	return nil
+}
+
+// Provision uploads the files, then runs the inline commands, all within
+// the configured timeout.
+func (p *Provisioner) Provision(ctx context.Context, ui packersdk.Ui, comm packersdk.Communicator, generatedData map[string]interface{}) error {
+	if generatedData == nil {
+		generatedData = map[string]interface{}{}
+	}
+	ictx := p.config.ctx
+	ictx.Data = generatedData
+
+	ctx, cancel := context.WithTimeout(ctx, p.settings.timeout)
+	defer cancel()
+
+	for i, f := range p.config.Files {
+		field := fmt.Sprintf("file[%d]", i)
+		if err := p.upload(ctx, ui, comm, &ictx, i, f); err != nil {
+			return p.failure(ctx, field, err)
+		}
+	}
+
+	env, err := p.envPrefix(&ictx)
+	if err != nil {
+		return err
+	}
+	for i, raw := range p.config.Inline {
+		field := fmt.Sprintf("inline[%d]", i)
+		cmd, err := interpolate.RenderOnce(raw, &ictx)
+		if err != nil {
+			return fmt.Errorf("%s: rendering %q: %w", field, raw, err)
+		}
+		ui.Say(fmt.Sprintf("Running: %s", cmd))
+		err = p.retry(ctx, ui, func(ctx context.Context) error {
+			return runCommand(ctx, ui, comm, env+cmd, cmd)
+		})
+		if err != nil {
+			return p.failure(ctx, field, err)
+		}
+	}
+	return nil
+}
+
+// failure names the field that failed and, when the timeout cut it short,
+// says so.
+func (p *Provisioner) failure(ctx context.Context, field string, err error) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("%s: timeout: not finished within %s: %w", field, p.config.Timeout, err)
+	}
+	return fmt.Errorf("%s: %w", field, err)
+}
+
+// upload puts file[i] into the machine.
+func (p *Provisioner) upload(ctx context.Context, ui packersdk.Ui, comm packersdk.Communicator, ictx *interpolate.Context, i int, f FileConfig) error {
+	// Build data is rendered once, here: rendering twice would also expand
+	// template syntax that the data itself happens to contain.
+	dst, err := interpolate.RenderOnce(f.Destination, ictx)
+	if err != nil {
+		return fmt.Errorf("destination: rendering %q: %w", f.Destination, err)
+	}
+	mode := p.settings.modes[i]
+
+	if f.Source == "" {
+		content, err := interpolate.RenderOnce(f.Content, ictx)
+		if err != nil {
+			return fmt.Errorf("content: rendering: %w", err)
+		}
+		if mode == 0 {
+			mode = 0o644
+		}
+		ui.Say(fmt.Sprintf("Uploading content (%d bytes) => %s", len(content), dst))
+		return p.retry(ctx, ui, func(context.Context) error {
+			var fi os.FileInfo = contentInfo{name: path.Base(dst), size: int64(len(content)), mode: mode}
+			return comm.Upload(dst, strings.NewReader(content), &fi)
+		})
+	}
+
+	if p.settings.dirs[i] {
+		ui.Say(fmt.Sprintf("Uploading directory %s => %s", f.Source, dst))
+		return p.retry(ctx, ui, func(context.Context) error {
+			return comm.UploadDir(dst, f.Source, nil)
+		})
+	}
+
+	if strings.HasSuffix(dst, "/") {
+		dst += filepath.Base(f.Source)
+	}
+	ui.Say(fmt.Sprintf("Uploading %s => %s", f.Source, dst))
+	return p.retry(ctx, ui, func(context.Context) error {
+		// Reopened on every try: a failed try may have consumed the reader.
+		src, err := os.Open(f.Source)
+		if err != nil {
+			return err
+		}
+		defer src.Close()
+		fi, err := src.Stat()
+		if err != nil {
+			return err
+		}
+		if mode != 0 {
+			fi = modeOverride{FileInfo: fi, mode: mode}
+		}
+		return comm.Upload(dst, src, &fi)
+	})
+}
+
+// envPrefix renders env into a shell prefix that exports every variable to
+// the whole command line, `a && b` included.
+func (p *Provisioner) envPrefix(ictx *interpolate.Context) (string, error) {
+	if len(p.config.Env) == 0 {
+		return "", nil
+	}
+	var b strings.Builder
+	b.WriteString("export")
+	for _, k := range sortedKeys(p.config.Env) {
+		v, err := interpolate.RenderOnce(p.config.Env[k], ictx)
+		if err != nil {
+			// The value may be a secret: name only the key.
+			return "", fmt.Errorf("env[%q]: rendering the value: %w", k, err)
+		}
+		b.WriteString(" " + k + "=" + shellQuote(v))
+	}
+	b.WriteString("; ")
+	return b.String(), nil
+}
+
+// shellQuote quotes s for a POSIX shell: inside single quotes nothing is
+// special except the single quote itself, which is closed, escaped and
+// reopened.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// retry runs fn once plus max_retries more times while it fails, stopping
+// early when ctx ends.
+func (p *Provisioner) retry(ctx context.Context, ui packersdk.Ui, fn func(context.Context) error) error {
+	delay := defaultRetryDelay
+	if p.retryDelay != 0 {
+		delay = p.retryDelay
+	}
+	tries := p.config.MaxRetries + 1
+	attempt := 0
+	err := retry.Config{
+		Tries:       tries,
+		RetryDelay:  func() time.Duration { return delay },
+		ShouldRetry: func(error) bool { return ctx.Err() == nil },
+	}.Run(ctx, func(ctx context.Context) error {
+		attempt++
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if attempt > 1 {
+			ui.Say(fmt.Sprintf("Retrying (try %d of %d)", attempt, tries))
+		}
+		return fn(ctx)
+	})
+	var exhausted *retry.RetryExhaustedError
+	if errors.As(err, &exhausted) {
+		err = exhausted.Err
+	}
+	if err != nil && attempt > 1 {
+		return fmt.Errorf("%w (after %d tries)", err, attempt)
+	}
+	return err
+}
+
+// ExitError is returned when a command exits non-zero.
+type ExitError struct {
+	// Command is the command as the user wrote it (rendered), without the
+	// environment prefix, whose values may be secrets.
+	Command string
+	// Status is the exit status.
+	Status int
+}
+
+func (e *ExitError) Error() string {
+	if e.Status == packersdk.CmdDisconnect {
+		return fmt.Sprintf("command %q: the communicator disconnected before it finished", e.Command)
+	}
+	return fmt.Sprintf("command %q exited with status %d", e.Command, e.Status)
+}
+
+// runCommand runs line in the machine, streaming its output to ui. shown is
+// what errors call the command.
+func runCommand(ctx context.Context, ui packersdk.Ui, comm packersdk.Communicator, line, shown string) error {
+	cmd := &packersdk.RemoteCmd{Command: line}
+	if err := cmd.RunWithUi(ctx, comm, ui); err != nil {
+		return fmt.Errorf("command %q: %w", shown, err)
+	}
+	if status := cmd.ExitStatus(); status != 0 {
+		return &ExitError{Command: shown, Status: status}
+	}
+	return nil
+}
+
+// contentInfo describes inline content to the communicator, which may use
+// the mode for the file it creates.
+type contentInfo struct {
+	name string
+	size int64
+	mode os.FileMode
+}
+
+func (c contentInfo) Name() string       { return c.name }
+func (c contentInfo) Size() int64        { return c.size }
+func (c contentInfo) Mode() os.FileMode  { return c.mode }
+func (c contentInfo) ModTime() time.Time { return time.Time{} }
+func (c contentInfo) IsDir() bool        { return false }
+func (c contentInfo) Sys() interface{}   { return nil }
+
+// modeOverride reports the configured mode instead of the source file's.
+type modeOverride struct {
+	os.FileInfo
+	mode os.FileMode
+}
+
+func (m modeOverride) Mode() os.FileMode { return m.mode }
