@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/url"
 	"path"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -15,11 +14,12 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/common"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/hashicorp/packer-plugin-sdk/template/config"
+
+	"github.com/example/packer-plugin-scaffolding/builder/scaffolding"
 )
 
 // Defaults applied by Configure.
 const (
-	DefaultRegion  = "local"
 	DefaultTimeout = 30 * time.Second
 	DefaultRetries = 3
 )
@@ -39,9 +39,12 @@ type Config struct {
 	// The region to search. Defaults to `local`.
 	Region string `mapstructure:"region" required:"false"`
 	// A bearer token sent to an http(s) store as `Authorization: Bearer
-	// <token>`. Sensitive: pass it from a `sensitive = true` variable or the
-	// environment, never write it in a template. The plugin keeps it out of
-	// its logs, errors and outputs. Ignored for a directory store.
+	// <token>`. Sensitive: pass it from a variable declared
+	// `sensitive = true` or from the environment, never write it in a
+	// template. The plugin keeps it out of its logs, errors and outputs.
+	// (A store URL may carry basic-auth credentials instead,
+	// `https://user:password@host/`; they are kept out the same way.)
+	// Ignored for a directory store.
 	Token string `mapstructure:"token" required:"false"`
 	// How long each HTTP request to the store may take, as a Go duration
 	// string (`30s`, `2m`). Defaults to `30s`. Ignored for a directory store.
@@ -83,9 +86,6 @@ type settings struct {
 	retries int
 }
 
-// regionRe keeps region names safe to use as one path element in a store.
-var regionRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
-
 // prepare decodes raws into c, applies defaults and validates every field,
 // reporting all problems at once.
 func (c *Config) prepare(raws ...interface{}) (settings, error) {
@@ -93,13 +93,18 @@ func (c *Config) prepare(raws ...interface{}) (settings, error) {
 	if err := config.Decode(c, &config.DecodeOpts{Interpolate: true}, raws...); err != nil {
 		return s, err
 	}
+	// Packer logs plugin output; the filter replaces secrets there.
 	if c.Token != "" {
-		// Packer logs plugin output; the filter replaces the token there.
 		packersdk.LogSecretFilter.Set(c.Token)
+	}
+	if u, err := url.Parse(c.Store); err == nil && u.User != nil {
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			packersdk.LogSecretFilter.Set(pw)
+		}
 	}
 
 	if c.Region == "" {
-		c.Region = DefaultRegion
+		c.Region = scaffolding.DefaultRegion
 	}
 	if c.Timeout == "" {
 		c.Timeout = DefaultTimeout.String()
@@ -114,11 +119,8 @@ func (c *Config) prepare(raws ...interface{}) (settings, error) {
 	case c.Store == "":
 		errs = append(errs, errors.New("store: required: a directory or an http(s) URL"))
 	case isURL(c.Store):
-		u, err := url.Parse(c.Store)
-		if err != nil || u.Host == "" {
+		if u, err := url.Parse(c.Store); err != nil || u.Host == "" {
 			errs = append(errs, fmt.Errorf("store: %q is not a valid URL", redactURL(c.Store)))
-		} else if u.User != nil {
-			errs = append(errs, fmt.Errorf("store: %q: put credentials in `token`, not in the URL", redactURL(c.Store)))
 		}
 	}
 	if c.Name != "" {
@@ -126,11 +128,13 @@ func (c *Config) prepare(raws ...interface{}) (settings, error) {
 			errs = append(errs, fmt.Errorf("name: %q is not a valid glob: %v", c.Name, err))
 		}
 	}
-	if _, ok := c.Labels[""]; ok {
-		errs = append(errs, errors.New("labels: a label key must not be empty"))
+	for _, k := range sortedKeys(c.Labels) {
+		if err := scaffolding.ValidateLabel(k, c.Labels[k]); err != nil {
+			errs = append(errs, fmt.Errorf("labels: %v", err))
+		}
 	}
-	if !regionRe.MatchString(c.Region) {
-		errs = append(errs, fmt.Errorf("region: %q must start with a letter or digit and contain only letters, digits, '.', '_', '-' (at most 63)", c.Region))
+	if err := scaffolding.ValidateRegion(c.Region); err != nil {
+		errs = append(errs, fmt.Errorf("region: %v", err))
 	}
 	if strings.ContainsAny(c.Token, "\r\n") {
 		// Say what is wrong without echoing the secret.

@@ -52,7 +52,7 @@ func TestConfigureRejectsEachBadField(t *testing.T) {
 	}{
 		{"missing store", map[string]interface{}{}, "store: required"},
 		{"url without host", map[string]interface{}{"store": "https://"}, "store:"},
-		{"credentials in url", map[string]interface{}{"store": "https://bob:hunter2@store.example"}, "store:"},
+		{"bad url with credentials", map[string]interface{}{"store": "https://bob:hunter2@"}, "store:"},
 		{"bad glob", map[string]interface{}{"store": "/s", "name": "web-["}, "name:"},
 		{"empty label key", map[string]interface{}{"store": "/s", "labels": map[string]string{"": "x"}}, "labels:"},
 		{"bad region", map[string]interface{}{"store": "/s", "region": "../etc"}, "region:"},
