@@ -1,0 +1,477 @@
+package scaffolding
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"log"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// LocalDriver is the Driver for an image store in a local directory. It is
+// safe for concurrent use, also by several processes sharing one store:
+// every change to the index happens under the store's lock, and files are
+// written under temporary names and renamed into place.
+type LocalDriver struct {
+	// Dir is the store directory. It is created with the first image.
+	Dir string
+	// InstanceDir is where instance workspaces are created. Empty means the
+	// system's temporary directory.
+	InstanceDir string
+	// Now gives the creation time recorded for new images. Nil means
+	// time.Now; tests set it to get predictable ordering.
+	Now func() time.Time
+
+	mu      sync.Mutex
+	running map[string]bool // instance id -> running
+}
+
+var _ Driver = (*LocalDriver)(nil)
+
+// NewLocalDriver returns a driver for the store in dir.
+func NewLocalDriver(dir string) *LocalDriver {
+	return &LocalDriver{Dir: dir}
+}
+
+func (d *LocalDriver) now() time.Time {
+	if d.Now != nil {
+		return d.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// archivePath is where the archive of an index entry lives on disk.
+func (d *LocalDriver) archivePath(e indexEntry) string {
+	p := filepath.Join(d.Dir, filepath.FromSlash(e.File))
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
+	}
+	return p
+}
+
+// FindImages implements Driver.
+func (d *LocalDriver) FindImages(ctx context.Context, filter ImageFilter) ([]Image, error) {
+	idx, err := readIndexFile(d.Dir)
+	if err != nil {
+		return nil, err
+	}
+	return filterImages(idx.Images, filter, d.archivePath)
+}
+
+// lookup finds the index entry for an image. The name is matched only when
+// the image has one, so a caller holding just an id and a region can use it.
+func lookup(idx *storeIndex, img Image) (indexEntry, bool) {
+	for _, e := range idx.Images {
+		if e.ID == img.ID && e.Region == img.Region && (img.Name == "" || e.Name == img.Name) {
+			return e, true
+		}
+	}
+	return indexEntry{}, false
+}
+
+func (d *LocalDriver) find(img Image) (indexEntry, error) {
+	if err := ValidateImageID(img.ID); err != nil {
+		return indexEntry{}, err
+	}
+	idx, err := readIndexFile(d.Dir)
+	if err != nil {
+		return indexEntry{}, err
+	}
+	e, ok := lookup(idx, img)
+	if !ok {
+		return indexEntry{}, fmt.Errorf("image %s in region %q of store %s: %w", img.ID, img.Region, d.Dir, ErrImageNotFound)
+	}
+	return e, nil
+}
+
+// VerifyImage implements Driver.
+func (d *LocalDriver) VerifyImage(ctx context.Context, img Image) error {
+	e, err := d.find(img)
+	if err != nil {
+		return err
+	}
+	name := d.archivePath(e)
+	f, err := os.Open(name)
+	if err != nil {
+		return fmt.Errorf("image %s: %w", img.ID, err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, ctxReader{ctx, f}); err != nil {
+		return fmt.Errorf("image %s: reading %s: %w", img.ID, name, err)
+	}
+	if got := "sha256:" + hex.EncodeToString(h.Sum(nil)); got != e.ID {
+		return fmt.Errorf("image %s: archive %s hashes to %s: %w", e.ID, name, got, ErrChecksumMismatch)
+	}
+	return nil
+}
+
+// CreateInstance implements Driver. The workspace is a new, empty directory.
+func (d *LocalDriver) CreateInstance(ctx context.Context, spec InstanceSpec) (*Instance, error) {
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, err
+	}
+	id := "i-" + hex.EncodeToString(b[:])
+	base := d.InstanceDir
+	if base == "" {
+		base = os.TempDir()
+	}
+	ws := filepath.Join(base, "scaffolding-"+id)
+	if err := os.Mkdir(ws, 0o700); err != nil {
+		return nil, fmt.Errorf("creating workspace for instance %q: %w", spec.Name, err)
+	}
+	d.mu.Lock()
+	if d.running == nil {
+		d.running = map[string]bool{}
+	}
+	d.running[id] = true
+	d.mu.Unlock()
+	log.Printf("[INFO] instance %s (%s) runs in %s", id, spec.Name, ws)
+	return &Instance{ID: id, Workspace: ws}, nil
+}
+
+// RestoreImage implements Driver.
+func (d *LocalDriver) RestoreImage(ctx context.Context, instance *Instance, img Image) error {
+	e, err := d.find(img)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(d.archivePath(e))
+	if err != nil {
+		return fmt.Errorf("image %s: %w", img.ID, err)
+	}
+	defer f.Close()
+	if err := extractArchive(ctx, f, instance.Workspace, e.ID); err != nil {
+		return fmt.Errorf("restoring image %s into instance %s: %w", e.ID, instance.ID, err)
+	}
+	return nil
+}
+
+// StopInstance implements Driver.
+func (d *LocalDriver) StopInstance(ctx context.Context, instance *Instance) error {
+	fi, err := os.Stat(instance.Workspace)
+	if err != nil {
+		return fmt.Errorf("stopping instance %s: %w", instance.ID, err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("stopping instance %s: workspace %s is not a directory", instance.ID, instance.Workspace)
+	}
+	d.mu.Lock()
+	delete(d.running, instance.ID)
+	d.mu.Unlock()
+	return nil
+}
+
+// CreateImage implements Driver. The archive is written and hashed under a
+// temporary name; only then, under the store lock, is it renamed into place
+// and registered, so a failure leaves no partial file and no index entry.
+func (d *LocalDriver) CreateImage(ctx context.Context, instance *Instance, spec ImageSpec) (Image, error) {
+	if err := checkImageSpec(spec); err != nil {
+		return Image{}, err
+	}
+	d.mu.Lock()
+	running := d.running[instance.ID]
+	d.mu.Unlock()
+	if running {
+		return Image{}, fmt.Errorf("instance %s is still running; stop it before creating an image", instance.ID)
+	}
+
+	dir := filepath.Join(d.Dir, imagesDirName, spec.Region)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return Image{}, fmt.Errorf("image store %s: %w", d.Dir, err)
+	}
+	tmp, err := newHashingTemp(dir)
+	if err != nil {
+		return Image{}, err
+	}
+	defer tmp.discard()
+	if err := writeSnapshot(ctx, instance.Workspace, tmp); err != nil {
+		return Image{}, fmt.Errorf("snapshotting instance %s: %w", instance.ID, err)
+	}
+	if err := tmp.finish(); err != nil {
+		return Image{}, err
+	}
+	entry := indexEntry{
+		ID:            tmp.id(),
+		Name:          spec.Name,
+		Region:        spec.Region,
+		Labels:        cloneLabels(spec.Labels),
+		SourceImageID: spec.SourceImageID,
+		Created:       d.now(),
+		Size:          tmp.size,
+		File:          archiveFile(spec.Region, tmp.id()),
+	}
+	// An entry with the same key is the same content under the same name:
+	// it is registered again, with this build's labels and time.
+	registered, err := d.register(ctx, tmp, entry, true)
+	if err != nil {
+		return Image{}, err
+	}
+	return registered.image(d.archivePath(registered)), nil
+}
+
+func checkImageSpec(spec ImageSpec) error {
+	if err := ValidateImageName(spec.Name); err != nil {
+		return err
+	}
+	if err := ValidateRegion(spec.Region); err != nil {
+		return err
+	}
+	for k, v := range spec.Labels {
+		if err := ValidateLabel(k, v); err != nil {
+			return err
+		}
+	}
+	if spec.SourceImageID != "" {
+		if err := ValidateImageID(spec.SourceImageID); err != nil {
+			return fmt.Errorf("source image id: %w", err)
+		}
+	}
+	return nil
+}
+
+// register moves a finished temporary archive into place and adds entry to
+// the index, both under the store lock, so that a concurrent DeleteImage
+// cannot remove the shared file between the two. When an entry with the
+// same key exists, replace decides whether it is overwritten or returned
+// as it is.
+func (d *LocalDriver) register(ctx context.Context, tmp *hashingTemp, entry indexEntry, replace bool) (indexEntry, error) {
+	unlock, err := lockStore(ctx, d.Dir)
+	if err != nil {
+		return indexEntry{}, err
+	}
+	defer unlock()
+	idx, err := readIndexFile(d.Dir)
+	if err != nil {
+		return indexEntry{}, err
+	}
+	pos := -1
+	for i, e := range idx.Images {
+		if e.sameKey(entry) {
+			pos = i
+		}
+	}
+	if pos >= 0 && !replace {
+		return idx.Images[pos], nil
+	}
+	final := filepath.Join(d.Dir, filepath.FromSlash(entry.File))
+	_, statErr := os.Stat(final)
+	existed := statErr == nil
+	if err := tmp.moveTo(final); err != nil {
+		return indexEntry{}, err
+	}
+	if pos >= 0 {
+		idx.Images[pos] = entry
+	} else {
+		idx.Images = append(idx.Images, entry)
+	}
+	if err := writeIndexFile(d.Dir, idx); err != nil {
+		if !existed {
+			os.Remove(final)
+		}
+		return indexEntry{}, fmt.Errorf("registering image %s in store %s: %w", entry.ID, d.Dir, err)
+	}
+	return entry, nil
+}
+
+// DeleteInstance implements Driver.
+func (d *LocalDriver) DeleteInstance(ctx context.Context, instance *Instance) error {
+	if instance == nil || instance.Workspace == "" {
+		return nil
+	}
+	d.mu.Lock()
+	delete(d.running, instance.ID)
+	d.mu.Unlock()
+	if err := removeTree(instance.Workspace); err != nil {
+		return fmt.Errorf("deleting instance %s: %w", instance.ID, err)
+	}
+	return nil
+}
+
+// DeleteImage implements Driver. The index is rewritten before the archive
+// is removed, so a crash in between leaves an unused file, never an entry
+// without its file.
+func (d *LocalDriver) DeleteImage(ctx context.Context, img Image) error {
+	if err := ValidateImageID(img.ID); err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(d.Dir, indexFileName)); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	unlock, err := lockStore(ctx, d.Dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	idx, err := readIndexFile(d.Dir)
+	if err != nil {
+		return err
+	}
+	var kept, removed []indexEntry
+	for _, e := range idx.Images {
+		if e.ID == img.ID && e.Region == img.Region && (img.Name == "" || e.Name == img.Name) {
+			removed = append(removed, e)
+		} else {
+			kept = append(kept, e)
+		}
+	}
+	if len(removed) == 0 {
+		return nil
+	}
+	idx.Images = kept
+	if err := writeIndexFile(d.Dir, idx); err != nil {
+		return fmt.Errorf("deregistering image %s: %w", img.ID, err)
+	}
+	var errs []error
+	for _, r := range removed {
+		if referenced(kept, r.File) {
+			continue
+		}
+		if err := os.Remove(d.archivePath(r)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func referenced(entries []indexEntry, file string) bool {
+	for _, e := range entries {
+		if e.File == file {
+			return true
+		}
+	}
+	return false
+}
+
+// CopyImage implements Driver. The copy is hashed while it is written and
+// registered only when it matches the id; copying to a region that already
+// holds the image returns the existing entry.
+func (d *LocalDriver) CopyImage(ctx context.Context, img Image, region string) (Image, error) {
+	if err := ValidateRegion(region); err != nil {
+		return Image{}, err
+	}
+	src, err := d.find(img)
+	if err != nil {
+		return Image{}, err
+	}
+	want := src
+	want.Region = region
+	idx, err := readIndexFile(d.Dir)
+	if err != nil {
+		return Image{}, err
+	}
+	for _, e := range idx.Images {
+		if e.sameKey(want) {
+			return e.image(d.archivePath(e)), nil
+		}
+	}
+
+	in, err := os.Open(d.archivePath(src))
+	if err != nil {
+		return Image{}, fmt.Errorf("copying image %s: %w", src.ID, err)
+	}
+	defer in.Close()
+	dir := filepath.Join(d.Dir, imagesDirName, region)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return Image{}, fmt.Errorf("image store %s: %w", d.Dir, err)
+	}
+	tmp, err := newHashingTemp(dir)
+	if err != nil {
+		return Image{}, err
+	}
+	defer tmp.discard()
+	if _, err := io.Copy(tmp, ctxReader{ctx, in}); err != nil {
+		return Image{}, fmt.Errorf("copying image %s to region %q: %w", src.ID, region, err)
+	}
+	if err := tmp.finish(); err != nil {
+		return Image{}, err
+	}
+	if tmp.id() != src.ID {
+		return Image{}, fmt.Errorf("copying image %s to region %q: archive %s hashes to %s: %w",
+			src.ID, region, d.archivePath(src), tmp.id(), ErrChecksumMismatch)
+	}
+	entry := src
+	entry.Region = region
+	entry.Created = d.now()
+	entry.Labels = cloneLabels(src.Labels)
+	entry.File = archiveFile(region, src.ID)
+	registered, err := d.register(ctx, tmp, entry, false)
+	if err != nil {
+		return Image{}, err
+	}
+	return registered.image(d.archivePath(registered)), nil
+}
+
+// hashingTemp is an archive being written under a temporary name, hashed
+// and counted on the way.
+type hashingTemp struct {
+	f     *os.File
+	h     hash.Hash
+	size  int64
+	moved bool
+}
+
+func newHashingTemp(dir string) (*hashingTemp, error) {
+	f, err := os.CreateTemp(dir, ".incoming-*.tmp")
+	if err != nil {
+		return nil, fmt.Errorf("creating temporary archive: %w", err)
+	}
+	return &hashingTemp{f: f, h: sha256.New()}, nil
+}
+
+func (t *hashingTemp) Write(p []byte) (int, error) {
+	n, err := t.f.Write(p)
+	t.h.Write(p[:n])
+	t.size += int64(n)
+	return n, err
+}
+
+func (t *hashingTemp) id() string { return "sha256:" + hex.EncodeToString(t.h.Sum(nil)) }
+
+// finish flushes the file to disk and closes it.
+func (t *hashingTemp) finish() error {
+	if err := t.f.Chmod(0o644); err != nil && !errors.Is(err, errors.ErrUnsupported) {
+		return err
+	}
+	if err := t.f.Sync(); err != nil {
+		return fmt.Errorf("writing %s: %w", t.f.Name(), err)
+	}
+	if err := t.f.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", t.f.Name(), err)
+	}
+	return nil
+}
+
+func (t *hashingTemp) moveTo(final string) error {
+	if err := os.Rename(t.f.Name(), final); err != nil {
+		return fmt.Errorf("moving archive into place: %w", err)
+	}
+	t.moved = true
+	return nil
+}
+
+// discard removes the temporary file unless it was moved into place.
+func (t *hashingTemp) discard() {
+	if t.moved {
+		return
+	}
+	t.f.Close()
+	os.Remove(t.f.Name())
+}
+
+// isHTTPLocation reports whether a store location is an http(s) URL rather
+// than a directory.
+func isHTTPLocation(location string) bool {
+	l := strings.ToLower(location)
+	return strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://")
+}
