@@ -18,11 +18,18 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
 )
 
-// DefaultTimeout bounds a whole Provision call when `timeout` is not set.
-const DefaultTimeout = 5 * time.Minute
+// DefaultCommandTimeout bounds each try of a command when `command_timeout`
+// is not set.
+const DefaultCommandTimeout = 5 * time.Minute
 
 // Config is the body of a `provisioner "scaffolding"` block. Files are
 // uploaded first, in order, then the inline commands run, in order.
+//
+// Packer itself reads `max_retries`, `timeout` and `pause_before` in every
+// provisioner block, and never passes them to the plugin: they re-run or
+// bound the whole provisioner. `retries` and `command_timeout` below act on
+// one upload or command at a time, so a flaky step is retried without
+// repeating the steps before it.
 type Config struct {
 	common.PackerConfig `mapstructure:",squash"`
 
@@ -40,11 +47,14 @@ type Config struct {
 	// data as `content` does.
 	Env map[string]string `mapstructure:"env" required:"false"`
 	// How many times a failed upload or command (including one exiting
-	// non-zero) is tried again before the provisioner fails. Defaults to 0.
-	MaxRetries int `mapstructure:"max_retries" required:"false"`
-	// How long the whole provisioner may run, uploads, commands and retries
-	// included, as a Go duration string (`90s`, `10m`). Defaults to `5m`.
-	Timeout string `mapstructure:"timeout" required:"false"`
+	// non-zero or running out of `command_timeout`) is tried again before
+	// the provisioner fails. Defaults to 0.
+	Retries int `mapstructure:"retries" required:"false"`
+	// How long one try of one inline command may run, as a Go duration
+	// string (`90s`, `10m`); the command is then cancelled and the try
+	// fails. Defaults to `5m`. Bound the whole provisioner with Packer's
+	// `timeout`.
+	CommandTimeout string `mapstructure:"command_timeout" required:"false"`
 
 	ctx interpolate.Context
 }
@@ -74,7 +84,7 @@ type FileConfig struct {
 // settings are the parsed forms of Config fields that HCL carries as
 // strings.
 type settings struct {
-	timeout time.Duration
+	commandTimeout time.Duration
 	// modes[i] is file[i]'s parsed mode, or 0 when unset.
 	modes []os.FileMode
 	// dirs[i] says file[i].source is a directory.
@@ -102,8 +112,8 @@ func (c *Config) prepare(raws ...interface{}) (settings, error) {
 		return s, err
 	}
 
-	if c.Timeout == "" {
-		c.Timeout = DefaultTimeout.String()
+	if c.CommandTimeout == "" {
+		c.CommandTimeout = DefaultCommandTimeout.String()
 	}
 
 	var errs []error
@@ -170,16 +180,16 @@ func (c *Config) prepare(raws ...interface{}) (settings, error) {
 		}
 	}
 
-	if c.MaxRetries < 0 {
-		errs = append(errs, fmt.Errorf("max_retries: %d must be 0 or more", c.MaxRetries))
+	if c.Retries < 0 {
+		errs = append(errs, fmt.Errorf("retries: %d must be 0 or more", c.Retries))
 	}
 
-	if d, err := time.ParseDuration(c.Timeout); err != nil {
-		errs = append(errs, fmt.Errorf("timeout: %q is not a duration such as \"90s\" or \"10m\"", c.Timeout))
+	if d, err := time.ParseDuration(c.CommandTimeout); err != nil {
+		errs = append(errs, fmt.Errorf("command_timeout: %q is not a duration such as \"90s\" or \"10m\"", c.CommandTimeout))
 	} else if d <= 0 {
-		errs = append(errs, fmt.Errorf("timeout: %q must be greater than zero", c.Timeout))
+		errs = append(errs, fmt.Errorf("command_timeout: %q must be greater than zero", c.CommandTimeout))
 	} else {
-		s.timeout = d
+		s.commandTimeout = d
 	}
 
 	if len(c.Files) == 0 && len(c.Inline) == 0 {

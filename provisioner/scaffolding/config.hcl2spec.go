@@ -21,8 +21,8 @@ type FlatConfig struct {
 	Files               []FlatFileConfig  `mapstructure:"file" required:"false" cty:"file" hcl:"file"`
 	Inline              []string          `mapstructure:"inline" required:"false" cty:"inline" hcl:"inline"`
 	Env                 map[string]string `mapstructure:"env" required:"false" cty:"env" hcl:"env"`
-	MaxRetries          *int              `mapstructure:"max_retries" required:"false" cty:"max_retries" hcl:"max_retries"`
-	Timeout             *string           `mapstructure:"timeout" required:"false" cty:"timeout" hcl:"timeout"`
+	Retries             *int              `mapstructure:"retries" required:"false" cty:"retries" hcl:"retries"`
+	CommandTimeout      *string           `mapstructure:"command_timeout" required:"false" cty:"command_timeout" hcl:"command_timeout"`
 }
 
 // FlatMapstructure returns a new FlatConfig.
@@ -48,8 +48,8 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"file":                       &hcldec.BlockListSpec{TypeName: "file", Nested: hcldec.ObjectSpec((*FlatFileConfig)(nil).HCL2Spec())},
 		"inline":                     &hcldec.AttrSpec{Name: "inline", Type: cty.List(cty.String), Required: false},
 		"env":                        &hcldec.AttrSpec{Name: "env", Type: cty.Map(cty.String), Required: false},
-		"max_retries":                &hcldec.AttrSpec{Name: "max_retries", Type: cty.Number, Required: false},
-		"timeout":                    &hcldec.AttrSpec{Name: "timeout", Type: cty.String, Required: false},
+		"retries":                    &hcldec.AttrSpec{Name: "retries", Type: cty.Number, Required: false},
+		"command_timeout":            &hcldec.AttrSpec{Name: "command_timeout", Type: cty.String, Required: false},
 	}
 	return s
 }

@@ -46,17 +46,14 @@ func (p *Provisioner) Prepare(raws ...interface{}) error {
 	return nil
 }
 
-// Provision uploads the files, then runs the inline commands, all within
-// the configured timeout.
+// Provision uploads the files, then runs the inline commands. ctx carries
+// Packer's own `timeout` for the provisioner, if any.
 func (p *Provisioner) Provision(ctx context.Context, ui packersdk.Ui, comm packersdk.Communicator, generatedData map[string]interface{}) error {
 	if generatedData == nil {
 		generatedData = map[string]interface{}{}
 	}
 	ictx := p.config.ctx
 	ictx.Data = generatedData
-
-	ctx, cancel := context.WithTimeout(ctx, p.settings.timeout)
-	defer cancel()
 
 	for i, f := range p.config.Files {
 		field := fmt.Sprintf("file[%d]", i)
@@ -77,7 +74,13 @@ func (p *Provisioner) Provision(ctx context.Context, ui packersdk.Ui, comm packe
 		}
 		ui.Say(fmt.Sprintf("Running: %s", cmd))
 		err = p.retry(ctx, ui, func(ctx context.Context) error {
-			return runCommand(ctx, ui, comm, env+cmd, cmd)
+			tryCtx, cancel := context.WithTimeout(ctx, p.settings.commandTimeout)
+			defer cancel()
+			err := runCommand(tryCtx, ui, comm, env+cmd, cmd)
+			if err != nil && ctx.Err() == nil && errors.Is(tryCtx.Err(), context.DeadlineExceeded) {
+				return fmt.Errorf("command %q did not finish within command_timeout (%s)", cmd, p.config.CommandTimeout)
+			}
+			return err
 		})
 		if err != nil {
 			return p.failure(ctx, field, err)
@@ -86,11 +89,11 @@ func (p *Provisioner) Provision(ctx context.Context, ui packersdk.Ui, comm packe
 	return nil
 }
 
-// failure names the field that failed and, when the timeout cut it short,
-// says so.
+// failure names the field that failed and, when the build's context cut it
+// short, says so.
 func (p *Provisioner) failure(ctx context.Context, field string, err error) error {
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return fmt.Errorf("%s: timeout: not finished within %s: %w", field, p.config.Timeout, err)
+	if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
+		return fmt.Errorf("%s: %w (%w)", field, err, ctxErr)
 	}
 	return fmt.Errorf("%s: %w", field, err)
 }
@@ -176,14 +179,14 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// retry runs fn once plus max_retries more times while it fails, stopping
+// retry runs fn once plus `retries` more times while it fails, stopping
 // early when ctx ends.
 func (p *Provisioner) retry(ctx context.Context, ui packersdk.Ui, fn func(context.Context) error) error {
 	delay := defaultRetryDelay
 	if p.retryDelay != 0 {
 		delay = p.retryDelay
 	}
-	tries := p.config.MaxRetries + 1
+	tries := p.config.Retries + 1
 	attempt := 0
 	err := retry.Config{
 		Tries:       tries,

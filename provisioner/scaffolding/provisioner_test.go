@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/hashicorp/hcl/v2/hclparse"
@@ -169,11 +170,11 @@ func writeFile(t *testing.T, dir, name, data string, mode os.FileMode) string {
 
 func TestPrepareDefaults(t *testing.T) {
 	p := prepared(t, map[string]interface{}{"inline": []string{"true"}})
-	if p.settings.timeout != DefaultTimeout {
-		t.Errorf("timeout = %v, want %v", p.settings.timeout, DefaultTimeout)
+	if p.settings.commandTimeout != DefaultCommandTimeout {
+		t.Errorf("command_timeout = %v, want %v", p.settings.commandTimeout, DefaultCommandTimeout)
 	}
-	if p.config.MaxRetries != 0 {
-		t.Errorf("max_retries = %d, want 0", p.config.MaxRetries)
+	if p.config.Retries != 0 {
+		t.Errorf("retries = %d, want 0", p.config.Retries)
 	}
 }
 
@@ -197,9 +198,9 @@ func TestPrepareRejectsEachBadField(t *testing.T) {
 		{"empty command", map[string]interface{}{"inline": []string{"true", "  "}}, "inline[1]:"},
 		{"bad env key", map[string]interface{}{"inline": []string{"true"}, "env": map[string]string{"1BAD": "x"}}, `env: key "1BAD"`},
 		{"env key with dash", map[string]interface{}{"inline": []string{"true"}, "env": map[string]string{"A-B": "x"}}, `env: key "A-B"`},
-		{"negative retries", map[string]interface{}{"inline": []string{"true"}, "max_retries": -1}, "max_retries:"},
-		{"bad timeout", map[string]interface{}{"inline": []string{"true"}, "timeout": "forever"}, "timeout:"},
-		{"zero timeout", map[string]interface{}{"inline": []string{"true"}, "timeout": "0s"}, "timeout:"},
+		{"negative retries", map[string]interface{}{"inline": []string{"true"}, "retries": -1}, "retries:"},
+		{"bad command_timeout", map[string]interface{}{"inline": []string{"true"}, "command_timeout": "forever"}, "command_timeout:"},
+		{"zero command_timeout", map[string]interface{}{"inline": []string{"true"}, "command_timeout": "0s"}, "command_timeout:"},
 		{"nothing to do", map[string]interface{}{}, "nothing to do"},
 	}
 	for _, tc := range cases {
@@ -239,10 +240,10 @@ file {
   destination = "/etc/x"
   mode        = "0600"
 }
-inline      = ["true"]
-env         = { A = "1" }
-max_retries = 2
-timeout     = "1m"
+inline          = ["true"]
+env             = { A = "1" }
+retries         = 2
+command_timeout = "1m"
 `, src)
 	f, diags := hclparse.NewParser().ParseHCL([]byte(hcl), "test.pkr.hcl")
 	if diags.HasErrors() {
@@ -259,7 +260,7 @@ timeout     = "1m"
 	if len(p.config.Files) != 2 || p.config.Files[1].Destination != "/etc/x" {
 		t.Errorf("files = %+v, want two blocks", p.config.Files)
 	}
-	if p.config.MaxRetries != 2 || p.settings.modes[1] != 0o600 || p.config.Env["A"] != "1" {
+	if p.config.Retries != 2 || p.settings.commandTimeout.String() != "1m0s" || p.settings.modes[1] != 0o600 || p.config.Env["A"] != "1" {
 		t.Errorf("config = %+v, settings = %+v", p.config, p.settings)
 	}
 }
@@ -409,8 +410,8 @@ func TestProvisionRetriesCommands(t *testing.T) {
 		return "", "", 0, nil
 	}
 
-	t.Run("succeeds within max_retries", func(t *testing.T) {
-		p := prepared(t, map[string]interface{}{"inline": []string{"apt-get update"}, "max_retries": 2})
+	t.Run("succeeds within retries", func(t *testing.T) {
+		p := prepared(t, map[string]interface{}{"inline": []string{"apt-get update"}, "retries": 2})
 		comm := &fakeComm{script: flaky}
 		if err := p.Provision(context.Background(), newUI(), comm, nil); err != nil {
 			t.Fatalf("Provision: %v", err)
@@ -421,7 +422,7 @@ func TestProvisionRetriesCommands(t *testing.T) {
 	})
 
 	t.Run("fails when retries run out", func(t *testing.T) {
-		p := prepared(t, map[string]interface{}{"inline": []string{"apt-get update"}, "max_retries": 1})
+		p := prepared(t, map[string]interface{}{"inline": []string{"apt-get update"}, "retries": 1})
 		comm := &fakeComm{script: flaky}
 		err := p.Provision(context.Background(), newUI(), comm, nil)
 		if err == nil {
@@ -451,7 +452,7 @@ func TestProvisionRetriesUploadsWithAFreshReader(t *testing.T) {
 	src := writeFile(t, t.TempDir(), "big", "0123456789", 0o644)
 	p := prepared(t, map[string]interface{}{
 		"file":        []map[string]interface{}{{"source": src, "destination": "/big"}, {"content": "abc", "destination": "/c"}},
-		"max_retries": 1,
+		"retries":     1,
 	})
 	comm := &fakeComm{failUploads: 1}
 	if err := p.Provision(context.Background(), newUI(), comm, nil); err != nil {
@@ -471,20 +472,36 @@ func TestProvisionRetriesUploadsWithAFreshReader(t *testing.T) {
 	}
 }
 
-func TestProvisionTimeout(t *testing.T) {
-	p := prepared(t, map[string]interface{}{"inline": []string{"sleep infinity"}, "timeout": "20ms", "max_retries": 5})
+func TestProvisionCommandTimeout(t *testing.T) {
+	p := prepared(t, map[string]interface{}{"inline": []string{"sleep infinity"}, "command_timeout": "20ms", "retries": 2})
 	comm := &fakeComm{block: true}
 	err := p.Provision(context.Background(), newUI(), comm, nil)
 	if err == nil {
 		t.Fatal("Provision returned no error though the command never finished")
 	}
-	for _, want := range []string{"inline[0]", "timeout", "20ms"} {
+	for _, want := range []string{"inline[0]", "command_timeout", "20ms", "after 3 tries"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %s", err, want)
 		}
 	}
+	if n := comm.attempts["sleep infinity"]; n != 3 {
+		t.Errorf("tries = %d, want 3: a try that runs out of command_timeout is retried", n)
+	}
+}
+
+// TestProvisionBuildTimeout stands for Packer's own `timeout`, which arrives
+// as the deadline of Provision's context: nothing is retried past it.
+func TestProvisionBuildTimeout(t *testing.T) {
+	p := prepared(t, map[string]interface{}{"inline": []string{"sleep infinity"}, "retries": 5})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	comm := &fakeComm{block: true}
+	err := p.Provision(ctx, newUI(), comm, nil)
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "inline[0]") {
+		t.Errorf("error = %v, want inline[0] failing with the context's deadline", err)
+	}
 	if n := comm.attempts["sleep infinity"]; n != 1 {
-		t.Errorf("tries = %d, want 1: a timed-out step is not retried", n)
+		t.Errorf("tries = %d, want 1", n)
 	}
 }
 
