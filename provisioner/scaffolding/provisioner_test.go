@@ -451,8 +451,8 @@ func TestProvisionRetriesCommands(t *testing.T) {
 func TestProvisionRetriesUploadsWithAFreshReader(t *testing.T) {
 	src := writeFile(t, t.TempDir(), "big", "0123456789", 0o644)
 	p := prepared(t, map[string]interface{}{
-		"file":        []map[string]interface{}{{"source": src, "destination": "/big"}, {"content": "abc", "destination": "/c"}},
-		"retries":     1,
+		"file":    []map[string]interface{}{{"source": src, "destination": "/big"}, {"content": "abc", "destination": "/c"}},
+		"retries": 1,
 	})
 	comm := &fakeComm{failUploads: 1}
 	if err := p.Provision(context.Background(), newUI(), comm, nil); err != nil {
