@@ -5,9 +5,9 @@ import (
 )
 
 // Fault makes matching calls fail or stall. Server.Fail and Server.Stall
-// create one; its methods narrow which calls it affects. A call meets the
-// faults in the order they were added, and the first one that affects it
-// decides what happens.
+// create one; its methods narrow which calls it affects. Each fault counts
+// the calls it matches on its own; when several faults would affect a call,
+// the one added first decides what happens.
 //
 // Without narrowing, a fault affects every call of its operation until it is
 // released. Typical forms:
@@ -62,7 +62,7 @@ func (s *Server) addFault(f *Fault) *Fault {
 	return f
 }
 
-// After lets the first n matching calls through unaffected.
+// After leaves the first n matching calls alone.
 func (f *Fault) After(n int) *Fault {
 	f.s.mu.Lock()
 	f.after = n
@@ -70,7 +70,8 @@ func (f *Fault) After(n int) *Fault {
 	return f
 }
 
-// Times limits the fault to n calls; after that it lets calls through.
+// Times limits the fault to n matching calls (those after the ones After
+// leaves alone); later calls are not affected.
 func (f *Fault) Times(n int) *Fault {
 	f.s.mu.Lock()
 	f.times = n
@@ -132,8 +133,11 @@ func (s *Server) applyFaults(ctx context.Context, req *Request) (err *apiError, 
 		if f.when != nil && !f.when(req.clone()) {
 			continue
 		}
+		// Every fault counts every call it matches, even one that an
+		// earlier fault answers, so Nth(3) always means the third call.
 		f.seen++
-		if f.seen <= f.after || (f.times > 0 && f.hits >= f.times) {
+		inWindow := f.seen > f.after && (f.times == 0 || f.seen <= f.after+f.times)
+		if hit != nil || !inWindow {
 			continue
 		}
 		f.hits++
@@ -141,7 +145,6 @@ func (s *Server) applyFaults(ctx context.Context, req *Request) (err *apiError, 
 			close(f.hit)
 		}
 		hit = f
-		break
 	}
 	s.mu.Unlock()
 
