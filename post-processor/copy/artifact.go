@@ -14,10 +14,6 @@ import (
 // BuilderID identifies artifacts made by this post-processor.
 const BuilderID = "example.scaffolding-copy"
 
-// ProviderName is the provider the HCP Packer registry records for images
-// in a scaffolding store.
-const ProviderName = "scaffolding"
-
 // Artifact is one image present in several regions of a store.
 type Artifact struct {
 	// Store is the store directory.
@@ -79,7 +75,7 @@ func (a *Artifact) State(name string) interface{} {
 			}
 			images = append(images, &registryimage.Image{
 				ImageID:        img.ID,
-				ProviderName:   ProviderName,
+				ProviderName:   scaffolding.ProviderName,
 				ProviderRegion: img.Region,
 				SourceImageID:  img.SourceImageID,
 				Labels:         labels,
