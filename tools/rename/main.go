@@ -1,0 +1,342 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/mod/modfile"
+)
+
+// untouched are files the rename never rewrites or moves: the changelog is
+// history, and go.sum lists other modules only.
+var untouched = map[string]bool{"CHANGELOG.md": true, "go.sum": true}
+
+// selfDir holds this tool. It never names the plugin (it reads the name from
+// go.mod), but its examples and tests use made-up names that a fork might
+// pick, and a later rename must not rewrite them.
+const selfDir = "tools/rename/"
+
+// skipped reports whether the file at rel (slash-separated, relative to the
+// root) is left exactly as it is.
+func skipped(rel string) bool {
+	return untouched[rel] || strings.HasPrefix(rel, selfDir)
+}
+
+// walkSkip are directories left out when the tree is not a git checkout
+// (in a checkout, .gitignore decides).
+var walkSkip = map[string]bool{".git": true, ".tools": true, "dist": true, ".packer": true, ".work": true}
+
+type options struct {
+	dir    string // repository root
+	name   string // new plugin name, or ""
+	module string // new module path, or ""
+	dryRun bool
+	out    io.Writer
+}
+
+func main() {
+	o := options{out: os.Stdout}
+	flag.StringVar(&o.dir, "dir", ".", "root of the plugin repository (where go.mod is)")
+	flag.StringVar(&o.name, "name", "", "new plugin `NAME`, e.g. mycloud (default: from MODULE or the git remote)")
+	flag.StringVar(&o.module, "module", "", "new Go `MODULE` path, e.g. github.com/acme/packer-plugin-mycloud (default: from NAME and the git remote)")
+	flag.BoolVar(&o.dryRun, "n", false, "print what would change, change nothing")
+	flag.Usage = func() {
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: go run ./tools/rename [-n] [-name NAME] [-module MODULE] [-dir DIR]\n\n"+
+			"Renames the plugin everywhere: module path, imports, plugin name and address,\n"+
+			"component type names, packages and directories, docs and release files.\n\n")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	if flag.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "rename: unexpected argument %q (use -name and -module)\n", flag.Arg(0))
+		os.Exit(2)
+	}
+	if err := run(o); err != nil {
+		fmt.Fprintln(os.Stderr, "rename:", err)
+		os.Exit(1)
+	}
+}
+
+// change is the plan for one file: its new path and, if it changes, its new
+// content.
+type change struct {
+	from, to string // slash-separated, relative to the root
+	content  []byte // nil when the content stays
+	mode     fs.FileMode
+}
+
+func run(o options) error {
+	root, err := filepath.Abs(o.dir)
+	if err != nil {
+		return err
+	}
+	gomod, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	if err != nil {
+		return fmt.Errorf("reading the current module path: %v (run it from the plugin's repository root)", err)
+	}
+	modulePath := modfile.ModulePath(gomod)
+	if modulePath == "" {
+		return fmt.Errorf("%s has no module directive", filepath.Join(root, "go.mod"))
+	}
+	current, err := parseIdentity(modulePath)
+	if err != nil {
+		return fmt.Errorf("go.mod: %v", err)
+	}
+	next, err := resolve(current, o.name, o.module, remoteModule(gitOutput(root, "remote", "get-url", "origin")))
+	if err != nil {
+		return err
+	}
+	if next.Module == current.Module {
+		return fmt.Errorf("the module is already %s (plugin %q): nothing to rename", current.Module, current.Name)
+	}
+
+	files, err := listFiles(root)
+	if err != nil {
+		return err
+	}
+	changes, err := plan(root, files, newReplacer(current, next))
+	if err != nil {
+		return err
+	}
+
+	verb := "renaming"
+	if o.dryRun {
+		verb = "would rename"
+	}
+	fmt.Fprintf(o.out, "%s %s -> %s (module %s -> %s, address %s -> %s)\n",
+		verb, current.Name, next.Name, current.Module, next.Module, current.Address, next.Address)
+	rewritten, moved := 0, 0
+	for _, c := range changes {
+		switch {
+		case c.from != c.to:
+			moved++
+			fmt.Fprintf(o.out, "  move    %s -> %s\n", c.from, c.to)
+		case o.dryRun:
+			fmt.Fprintf(o.out, "  rewrite %s\n", c.from)
+		}
+		if c.content != nil {
+			rewritten++
+		}
+	}
+	if o.dryRun {
+		fmt.Fprintf(o.out, "%d files would be rewritten and %d moved; nothing was changed\n", rewritten, moved)
+		return nil
+	}
+	if err := apply(root, changes); err != nil {
+		return err
+	}
+	fmt.Fprintf(o.out, "rewrote %d files and moved %d. Next: go build ./... && make test; "+
+		"review with git status, then git add -A to record the moves.\n", rewritten, moved)
+	return nil
+}
+
+// gitOutput runs git in dir and returns its trimmed stdout, or "" when git
+// is missing or fails: every caller has a fallback.
+func gitOutput(dir string, args ...string) string {
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// listFiles lists the files to consider, slash-separated and relative to
+// root: in a git checkout the tracked and not-ignored untracked ones, so
+// build output and tools are left alone; elsewhere a walk of the tree.
+func listFiles(root string) ([]string, error) {
+	cmd := exec.Command("git", "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+	cmd.Dir = root
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if out, err := cmd.Output(); err == nil && gitOutput(root, "rev-parse", "--show-toplevel") != "" {
+		var files []string
+		for _, f := range strings.Split(string(out), "\x00") {
+			if f != "" {
+				files = append(files, f)
+			}
+		}
+		// An unmerged path is listed once per conflict stage.
+		sort.Strings(files)
+		return slices.Compact(files), nil
+	}
+	var files []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if p != root && walkSkip[d.Name()] {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			return err
+		}
+		files = append(files, filepath.ToSlash(rel))
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing files under %s: %v", root, err)
+	}
+	return files, nil
+}
+
+// plan works out every file's new path and content without touching the
+// tree, and refuses moves that would overwrite something.
+func plan(root string, files []string, r *replacer) ([]change, error) {
+	var changes []change
+	final := map[string]string{} // final path -> the file that ends there
+	for _, rel := range files {
+		full := filepath.Join(root, filepath.FromSlash(rel))
+		info, err := os.Lstat(full)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // deleted in the work tree but still in git's index
+		}
+		if err != nil {
+			return nil, err
+		}
+		c := change{from: rel, to: rel, mode: info.Mode().Perm()}
+		if !skipped(rel) {
+			c.to = r.path(rel)
+			if info.Mode().IsRegular() {
+				if c.content, err = r.file(full, rel); err != nil {
+					return nil, err
+				}
+			}
+		}
+		// A move never lands on an existing file, listed or not (an ignored
+		// file, say): the tree keeps every file it had.
+		if c.to != c.from {
+			if _, err := os.Lstat(filepath.Join(root, filepath.FromSlash(c.to))); err == nil {
+				return nil, fmt.Errorf("cannot move %s to %s: %s already exists", c.from, c.to, c.to)
+			}
+		}
+		if other, dup := final[c.to]; dup {
+			return nil, fmt.Errorf("%s and %s would both become %s", other, rel, c.to)
+		}
+		final[c.to] = rel
+		if c.content != nil || c.from != c.to {
+			changes = append(changes, c)
+		}
+	}
+	return changes, nil
+}
+
+// file returns the rewritten content of the file at full, or nil when it
+// stays as it is.
+func (r *replacer) file(full, rel string) ([]byte, error) {
+	data, err := os.ReadFile(full)
+	if err != nil {
+		return nil, err
+	}
+	if !isText(data) {
+		return nil, nil
+	}
+	var next []byte
+	switch {
+	case rel == "go.mod":
+		next = r.goMod(data)
+	case strings.HasSuffix(rel, ".go"):
+		next = r.goSource(data)
+	default:
+		next = r.text(data)
+	}
+	if bytes.Equal(next, data) {
+		return nil, nil
+	}
+	return next, nil
+}
+
+// isText reports whether data is UTF-8 text without NUL bytes; anything
+// else (images, binaries) is moved if its name says so but never edited.
+func isText(data []byte) bool {
+	return bytes.IndexByte(data, 0) < 0 && utf8.Valid(data)
+}
+
+// apply writes new contents in place (each through a temporary file and a
+// rename, so no file is ever half-written), then moves files and removes the
+// directories the moves emptied.
+func apply(root string, changes []change) error {
+	done := 0
+	fail := func(err error) error {
+		if done == 0 {
+			return err
+		}
+		return fmt.Errorf("%v\n(%d of %d files were already changed; `git status` shows them, "+
+			"`git checkout -- . && git clean -fd` undoes them)", err, done, len(changes))
+	}
+	for _, c := range changes {
+		if c.content == nil {
+			continue
+		}
+		if err := writeFile(filepath.Join(root, filepath.FromSlash(c.from)), c.content, c.mode); err != nil {
+			return fail(err)
+		}
+		done++
+	}
+	for _, c := range changes {
+		if c.from == c.to {
+			continue
+		}
+		from := filepath.Join(root, filepath.FromSlash(c.from))
+		to := filepath.Join(root, filepath.FromSlash(c.to))
+		if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+			return fail(err)
+		}
+		if err := os.Rename(from, to); err != nil {
+			return fail(fmt.Errorf("moving %s to %s: %v", c.from, c.to, err))
+		}
+		done++
+		removeEmptyParents(root, filepath.Dir(from))
+	}
+	return nil
+}
+
+func writeFile(name string, data []byte, mode fs.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".rename-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // no-op once renamed
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing %s: %v", name, err)
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing %s: %v", name, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing %s: %v", name, err)
+	}
+	if err := os.Rename(tmp.Name(), name); err != nil {
+		return fmt.Errorf("replacing %s: %v", name, err)
+	}
+	return nil
+}
+
+// removeEmptyParents removes dir and its parents up to (not including) root
+// while they are empty.
+func removeEmptyParents(root, dir string) {
+	for dir != root && strings.HasPrefix(dir, root+string(filepath.Separator)) {
+		if os.Remove(dir) != nil { // fails unless empty
+			return
+		}
+		dir = filepath.Dir(dir)
+	}
+}

@@ -1,0 +1,171 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"go/token"
+	"net/url"
+	"path"
+	"regexp"
+	"strings"
+
+	"golang.org/x/mod/module"
+)
+
+// projectPrefix starts every Packer plugin's repository and binary name;
+// Packer's `packer init` derives one from the other with it.
+const projectPrefix = "packer-plugin-"
+
+var (
+	namePattern     = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
+	majorSuffix     = regexp.MustCompile(`^v[0-9]+$`)
+	scpLikeRemote   = regexp.MustCompile(`^(?:[^@/]+@)?([^:/]+):(.+)$`)
+	errNoRenameArgs = errors.New("give NAME (the plugin name, e.g. NAME=mycloud) or MODULE " +
+		"(e.g. MODULE=github.com/acme/packer-plugin-mycloud): the git remote 'origin' " +
+		"is missing or not a .../packer-plugin-NAME repository, so there is nothing to default to")
+)
+
+// identity is everything the rename derives from one module path: the
+// plugin's Go module, its name and the address Packer installs it under.
+type identity struct {
+	Module  string // github.com/acme/packer-plugin-mycloud
+	Project string // packer-plugin-mycloud (repository, binary and release name)
+	Name    string // mycloud (HCL type prefix, plugin address name)
+	Address string // github.com/acme/mycloud (packer plugins install / required_plugins source)
+	Org     string // acme (the namespace in the address; BuilderID prefix)
+}
+
+// parseIdentity splits a module path that follows Packer's naming,
+// HOST/ORG/packer-plugin-NAME with an optional /vN, into its parts.
+func parseIdentity(modulePath string) (identity, error) {
+	if err := module.CheckPath(modulePath); err != nil {
+		return identity{}, fmt.Errorf("module path %q is not a valid Go module path: %v", modulePath, err)
+	}
+	base := modulePath
+	if dir, last := path.Split(base); majorSuffix.MatchString(last) && dir != "" {
+		base = strings.TrimSuffix(dir, "/")
+	}
+	dir, project := path.Split(base)
+	name, ok := strings.CutPrefix(project, projectPrefix)
+	if !ok || dir == "" {
+		return identity{}, fmt.Errorf("module path %q must end in /%sNAME (optionally followed by /vN): "+
+			"Packer finds a plugin's releases in the repository named %sNAME", modulePath, projectPrefix, projectPrefix)
+	}
+	if err := checkName(name); err != nil {
+		return identity{}, fmt.Errorf("module path %q: %v", modulePath, err)
+	}
+	dir = strings.TrimSuffix(dir, "/")
+	return identity{
+		Module:  modulePath,
+		Project: project,
+		Name:    name,
+		Address: dir + "/" + name,
+		Org:     path.Base(dir),
+	}, nil
+}
+
+// checkName reports whether name can be a Packer plugin name and, with its
+// dashes dropped, a Go package name.
+func checkName(name string) error {
+	switch {
+	case name == "":
+		return errors.New("plugin name is empty")
+	case strings.HasPrefix(name, "packer-"):
+		return fmt.Errorf("plugin name %q must not start with \"packer-\" (Packer rejects it; use %q)",
+			name, strings.TrimPrefix(strings.TrimPrefix(name, projectPrefix), "packer-"))
+	case !namePattern.MatchString(name):
+		return fmt.Errorf("plugin name %q must be lowercase letters, digits and single dashes, "+
+			"start with a letter and not end with a dash (e.g. mycloud or my-cloud)", name)
+	case token.IsKeyword(identLower(name)):
+		return fmt.Errorf("plugin name %q would make the Go package name %q, which is a Go keyword",
+			name, identLower(name))
+	}
+	return nil
+}
+
+// resolve decides the new identity from the NAME and MODULE arguments (either
+// may be empty), falling back on the git remote's module path and then on
+// the current module's host and organisation.
+func resolve(current identity, name, modulePath, remote string) (identity, error) {
+	if name != "" {
+		if err := checkName(name); err != nil {
+			return identity{}, fmt.Errorf("NAME: %v", err)
+		}
+	}
+	switch {
+	case modulePath != "":
+		next, err := parseIdentity(modulePath)
+		if err != nil {
+			return identity{}, fmt.Errorf("MODULE: %v", err)
+		}
+		if name != "" && name != next.Name {
+			return identity{}, fmt.Errorf("MODULE %q names the plugin %q but NAME is %q: "+
+				"make them agree, or give only one of them", modulePath, next.Name, name)
+		}
+		return next, nil
+	case name != "":
+		// Keep the host and organisation of the remote (or of the current
+		// module when there is no usable remote), and swap the name.
+		from := current
+		if remote != "" {
+			if r, err := parseIdentity(remote); err == nil {
+				from = r
+			}
+		}
+		base := strings.TrimSuffix(from.Address, "/"+from.Name)
+		return parseIdentity(base + "/" + projectPrefix + name)
+	case remote != "":
+		next, err := parseIdentity(remote)
+		if err != nil {
+			return identity{}, fmt.Errorf("%w (origin is %q: %v)", errNoRenameArgs, remote, err)
+		}
+		return next, nil
+	}
+	return identity{}, errNoRenameArgs
+}
+
+// remoteModule turns a git remote URL (https, ssh:// or scp-like
+// git@host:org/repo) into the module path it would host, or "" if it is not
+// a URL of that shape.
+func remoteModule(remote string) string {
+	remote = strings.TrimSpace(remote)
+	var host, repoPath string
+	if strings.Contains(remote, "://") {
+		u, err := url.Parse(remote)
+		if err != nil || u.Hostname() == "" {
+			return ""
+		}
+		host, repoPath = u.Hostname(), u.Path
+	} else if m := scpLikeRemote.FindStringSubmatch(remote); m != nil {
+		host, repoPath = m[1], m[2]
+	} else {
+		return ""
+	}
+	repoPath = strings.TrimSuffix(strings.Trim(repoPath, "/"), ".git")
+	if repoPath == "" || !strings.Contains(host, ".") {
+		return ""
+	}
+	return strings.ToLower(host) + "/" + repoPath
+}
+
+// identLower is the name as a Go identifier or package name: my-cloud → mycloud.
+func identLower(name string) string { return strings.ReplaceAll(name, "-", "") }
+
+// identTitle is the name inside an exported Go identifier: my-cloud → MyCloud.
+func identTitle(name string) string { return strings.Join(titleParts(name), "") }
+
+// textTitle is the capitalised name in prose: my-cloud → My-Cloud.
+func textTitle(name string) string { return strings.Join(titleParts(name), "-") }
+
+// upperSnake is the name in constants and environment variables: my-cloud → MY_CLOUD.
+func upperSnake(name string) string { return strings.ToUpper(strings.ReplaceAll(name, "-", "_")) }
+
+func titleParts(name string) []string {
+	parts := strings.Split(name, "-")
+	for i, p := range parts {
+		if p != "" {
+			parts[i] = strings.ToUpper(p[:1]) + p[1:]
+		}
+	}
+	return parts
+}
