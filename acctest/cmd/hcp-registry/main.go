@@ -97,13 +97,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
+	// The file first: whoever waits for the lines on stdout may read it next.
 	exports := exportLines(srv.EnvMap())
-	fmt.Fprint(stdout, exports)
 	if *envFile != "" {
 		if err := writeFileAtomic(*envFile, []byte(exports)); err != nil {
 			return fmt.Errorf("-env-file: %w", err)
 		}
 	}
+	fmt.Fprint(stdout, exports)
 	logger.Printf("HCP Packer registry emulator: API %s, token endpoint %s, state at %s/_emulator/state; Ctrl-C to stop",
 		srv.URL, srv.AuthURL, srv.URL)
 
@@ -148,9 +149,10 @@ func shellQuote(s string) string {
 // describe is one log line per request: the operation, the call, the answer,
 // and for build updates the status Packer sent.
 func describe(r registry.Request) string {
-	line := fmt.Sprintf("%-26s %s %s -> %d", r.Op, r.Method, r.Path, r.Status)
+	path := shortPath(r.Path)
+	line := fmt.Sprintf("%-26s %s %s -> %d", r.Op, r.Method, path, r.Status)
 	if r.Status == 0 {
-		line = fmt.Sprintf("%-26s %s %s -> abandoned by the client", r.Op, r.Method, r.Path)
+		line = fmt.Sprintf("%-26s %s %s -> abandoned by the client", r.Op, r.Method, path)
 	}
 	if r.Op == registry.OpUpdateBuild || r.Op == registry.OpCreateBuild {
 		var body struct {
@@ -164,6 +166,21 @@ func describe(r registry.Request) string {
 		line += " (injected fault)"
 	}
 	return line
+}
+
+// shortPath drops the organization and project part of API paths, which is
+// the same on every line.
+func shortPath(p string) string {
+	const marker = "/projects/"
+	i := strings.Index(p, marker)
+	if !strings.HasPrefix(p, "/packer/") || i < 0 {
+		return p
+	}
+	rest := p[i+len(marker):]
+	if j := strings.IndexByte(rest, '/'); j >= 0 {
+		return "..." + rest[j:]
+	}
+	return p
 }
 
 // writeFileAtomic writes data to a temporary file next to path and renames
