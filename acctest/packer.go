@@ -1,0 +1,486 @@
+package acctest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/gofrs/flock"
+	"github.com/hashicorp/go-version"
+)
+
+// PackerVersion is the Packer version the harness installs when it finds no
+// usable Packer. A fork bumps it (with PackerConstraint) to test against a
+// newer Packer.
+var PackerVersion = "1.16.0"
+
+// PackerConstraint is the range of Packer versions the harness accepts from
+// PACKER_BIN or PATH. PackerVersion must satisfy it.
+var PackerConstraint = "~> 1.16.0"
+
+// PackerModule is the Go module Packer is built from when it is installed.
+const PackerModule = "github.com/hashicorp/packer"
+
+// Environment variables the harness reads.
+const (
+	// EnvAcc enables acceptance tests when set to anything but "" or "0".
+	EnvAcc = "PACKER_ACC"
+	// EnvPackerBin names the Packer binary to use; it must exist and satisfy
+	// PackerConstraint.
+	EnvPackerBin = "PACKER_BIN"
+	// EnvCacheDir overrides where installed Packer binaries are cached.
+	EnvCacheDir = "PACKER_ACC_CACHE_DIR"
+	// EnvKeep keeps each run's directory (work dir, logs) after the test when
+	// set to anything but "" or "0"; its path is printed.
+	EnvKeep = "PACKER_ACC_KEEP"
+)
+
+// PackerSource says where EnsurePacker found the Packer binary.
+type PackerSource string
+
+// The places EnsurePacker looks, in order.
+const (
+	FromEnv     PackerSource = EnvPackerBin
+	FromCache   PackerSource = "cache"
+	FromPath    PackerSource = "PATH"
+	FromInstall PackerSource = "install"
+)
+
+// Packer is a Packer binary the harness runs.
+type Packer struct {
+	// Path is the binary's absolute path.
+	Path string
+	// Version is what the binary reports.
+	Version *version.Version
+	// Source says how it was found.
+	Source PackerSource
+}
+
+// VersionMismatchError reports a Packer binary whose version is outside the
+// accepted range.
+type VersionMismatchError struct {
+	// Path is the binary that was checked.
+	Path string
+	// Source says where the binary came from.
+	Source PackerSource
+	// Found is the version the binary reports.
+	Found *version.Version
+	// Constraint is the range it had to satisfy.
+	Constraint string
+}
+
+func (e *VersionMismatchError) Error() string {
+	return fmt.Sprintf("packer %s (from %s) is version %s, expected %s", e.Path, e.Source, e.Found, e.Constraint)
+}
+
+// EnsureOptions tunes EnsurePacker. The zero value uses the package defaults.
+type EnsureOptions struct {
+	// Version is the version to install; default PackerVersion.
+	Version string
+	// Constraint is the accepted range; default PackerConstraint.
+	Constraint string
+	// CacheDir holds installed binaries; default DefaultCacheDir().
+	CacheDir string
+	// Progress receives one line per thing EnsurePacker does, and the output
+	// of a build; nil discards it.
+	Progress io.Writer
+
+	// getenv, lookPath and goBin replace the environment, PATH lookup and the
+	// go command in tests.
+	getenv   func(string) string
+	lookPath func(string) (string, error)
+	goBin    string
+}
+
+// DefaultCacheDir is where installed Packer binaries are cached:
+// $PACKER_ACC_CACHE_DIR, or packer-acctest in the user's cache directory.
+func DefaultCacheDir() (string, error) {
+	return defaultCacheDir(os.Getenv)
+}
+
+func defaultCacheDir(getenv func(string) string) (string, error) {
+	if dir := getenv(EnvCacheDir); dir != "" {
+		return filepath.Abs(dir)
+	}
+	base, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("no cache directory for Packer (set %s): %w", EnvCacheDir, err)
+	}
+	return filepath.Join(base, "packer-acctest"), nil
+}
+
+// EnsurePacker returns a Packer binary satisfying the constraint. It tries,
+// in order: $PACKER_BIN (which must exist and fit, or it is an error), a
+// cached install of the pinned version, `packer` on PATH if its version fits,
+// and finally installs the pinned version into the cache by building it from
+// its Go module, which needs only the go command. Concurrent callers, in this
+// process or others, build it once.
+func EnsurePacker(ctx context.Context, opts EnsureOptions) (*Packer, error) {
+	e, err := newEnsurer(opts)
+	if err != nil {
+		return nil, err
+	}
+	return e.ensure(ctx)
+}
+
+type ensurer struct {
+	opts       EnsureOptions
+	pinned     *version.Version
+	constraint version.Constraints
+	binPath    string // where the pinned version lives in the cache
+}
+
+func newEnsurer(opts EnsureOptions) (*ensurer, error) {
+	if opts.Version == "" {
+		opts.Version = PackerVersion
+	}
+	if opts.Constraint == "" {
+		opts.Constraint = PackerConstraint
+	}
+	if opts.Progress == nil {
+		opts.Progress = io.Discard
+	}
+	if opts.getenv == nil {
+		opts.getenv = os.Getenv
+	}
+	if opts.lookPath == nil {
+		opts.lookPath = exec.LookPath
+	}
+	if opts.goBin == "" {
+		opts.goBin = "go"
+	}
+	pinned, err := version.NewSemver(opts.Version)
+	if err != nil {
+		return nil, fmt.Errorf("packer version %q: %w", opts.Version, err)
+	}
+	constraint, err := version.NewConstraint(opts.Constraint)
+	if err != nil {
+		return nil, fmt.Errorf("packer version constraint %q: %w", opts.Constraint, err)
+	}
+	if !constraint.Check(pinned) {
+		return nil, fmt.Errorf("packer version %s does not satisfy the constraint %q it is pinned for", pinned, opts.Constraint)
+	}
+	if opts.CacheDir == "" {
+		if opts.CacheDir, err = defaultCacheDir(opts.getenv); err != nil {
+			return nil, err
+		}
+	}
+	name := fmt.Sprintf("packer_%s_%s_%s", pinned, runtime.GOOS, runtime.GOARCH)
+	return &ensurer{
+		opts:       opts,
+		pinned:     pinned,
+		constraint: constraint,
+		binPath:    filepath.Join(opts.CacheDir, name, exeName("packer")),
+	}, nil
+}
+
+func (e *ensurer) progressf(format string, args ...any) {
+	fmt.Fprintf(e.opts.Progress, format+"\n", args...)
+}
+
+func (e *ensurer) ensure(ctx context.Context) (*Packer, error) {
+	if bin := e.opts.getenv(EnvPackerBin); bin != "" {
+		p, err := e.check(ctx, bin, FromEnv)
+		if err != nil {
+			return nil, fmt.Errorf("%s=%s: %w", EnvPackerBin, bin, err)
+		}
+		return p, nil
+	}
+	if p, ok := e.cached(ctx); ok {
+		return p, nil
+	}
+	if bin, err := e.opts.lookPath("packer"); err == nil {
+		p, err := e.check(ctx, bin, FromPath)
+		if err == nil {
+			return p, nil
+		}
+		e.progressf("not using packer from PATH: %v", err)
+	}
+	return e.install(ctx)
+}
+
+// check resolves bin and accepts it if its version satisfies the constraint.
+func (e *ensurer) check(ctx context.Context, bin string, src PackerSource) (*Packer, error) {
+	abs, err := filepath.Abs(bin)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return nil, err
+	}
+	if fi.IsDir() {
+		return nil, fmt.Errorf("%s is a directory, not a Packer binary", abs)
+	}
+	v, err := PackerVersionOf(ctx, abs)
+	if err != nil {
+		return nil, err
+	}
+	if !e.constraint.Check(v) {
+		return nil, &VersionMismatchError{Path: abs, Source: src, Found: v, Constraint: e.opts.Constraint}
+	}
+	return &Packer{Path: abs, Version: v, Source: src}, nil
+}
+
+// cached returns the cached pinned install, if there is a working one.
+func (e *ensurer) cached(ctx context.Context) (*Packer, bool) {
+	if _, err := os.Stat(e.binPath); err != nil {
+		return nil, false
+	}
+	p, err := e.check(ctx, e.binPath, FromCache)
+	if err != nil {
+		e.progressf("ignoring cached packer: %v", err)
+		return nil, false
+	}
+	if !p.Version.Equal(e.pinned) {
+		e.progressf("ignoring cached packer %s: it reports version %s", e.binPath, p.Version)
+		return nil, false
+	}
+	return p, true
+}
+
+// install builds the pinned Packer into the cache. A file lock serialises
+// installers; whoever gets it second finds the binary already there.
+func (e *ensurer) install(ctx context.Context) (*Packer, error) {
+	dir := filepath.Dir(e.binPath)
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return nil, fmt.Errorf("packer cache: %w", err)
+	}
+	lock := flock.New(dir + ".lock")
+	locked, err := lock.TryLock()
+	if err != nil {
+		return nil, fmt.Errorf("locking %s: %w", lock.Path(), err)
+	}
+	if !locked {
+		e.progressf("waiting for another process that is installing Packer %s (lock %s)", e.pinned, lock.Path())
+		if _, err := lock.TryLockContext(ctx, 250*time.Millisecond); err != nil {
+			return nil, fmt.Errorf("waiting for lock %s: %w", lock.Path(), err)
+		}
+	}
+	defer lock.Unlock()
+
+	if p, ok := e.cached(ctx); ok {
+		return p, nil
+	}
+	e.progressf("installing Packer %s into %s: building %s@v%s (several minutes the first time)", e.pinned, dir, PackerModule, e.pinned)
+
+	// The build happens under the cache dir so the final rename stays on one
+	// file system.
+	work, err := os.MkdirTemp(filepath.Dir(dir), ".build-")
+	if err != nil {
+		return nil, fmt.Errorf("packer cache: %w", err)
+	}
+	defer os.RemoveAll(work)
+
+	modDir, err := e.downloadModule(ctx, work)
+	if err != nil {
+		return nil, err
+	}
+	src := filepath.Join(work, "src")
+	if err := copyTreeWritable(modDir, src); err != nil {
+		return nil, fmt.Errorf("copying %s: %w", modDir, err)
+	}
+	built := filepath.Join(work, exeName("packer"))
+	if err := e.goCommand(ctx, src, nil, "build", "-o", built, "."); err != nil {
+		return nil, fmt.Errorf("building packer from %s@v%s: %w", PackerModule, e.pinned, err)
+	}
+	v, err := PackerVersionOf(ctx, built)
+	if err != nil {
+		return nil, fmt.Errorf("checking the packer just built: %w", err)
+	}
+	if !v.Equal(e.pinned) {
+		return nil, &VersionMismatchError{Path: built, Source: FromInstall, Found: v, Constraint: "= " + e.pinned.String()}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("packer cache: %w", err)
+	}
+	if err := os.Rename(built, e.binPath); err != nil {
+		return nil, fmt.Errorf("packer cache: %w", err)
+	}
+	e.progressf("installed Packer %s at %s", v, e.binPath)
+	return &Packer{Path: e.binPath, Version: v, Source: FromInstall}, nil
+}
+
+// downloadModule fetches Packer's module into the module cache and returns
+// its (read-only) directory. It runs outside any module so the caller's
+// go.mod is not involved.
+func (e *ensurer) downloadModule(ctx context.Context, work string) (string, error) {
+	var out bytes.Buffer
+	ref := fmt.Sprintf("%s@v%s", PackerModule, e.pinned)
+	if err := e.goCommand(ctx, work, &out, "mod", "download", "-json", ref); err != nil {
+		// go mod download -json reports module errors in its JSON too.
+		var info struct{ Error string }
+		if json.Unmarshal(out.Bytes(), &info) == nil && info.Error != "" {
+			return "", fmt.Errorf("downloading %s: %s", ref, info.Error)
+		}
+		return "", fmt.Errorf("downloading %s: %w", ref, err)
+	}
+	var info struct {
+		Dir   string
+		Error string
+	}
+	if err := json.Unmarshal(out.Bytes(), &info); err != nil {
+		return "", fmt.Errorf("downloading %s: reading go mod download output: %w", ref, err)
+	}
+	if info.Error != "" || info.Dir == "" {
+		return "", fmt.Errorf("downloading %s: no module directory (%s)", ref, info.Error)
+	}
+	return info.Dir, nil
+}
+
+// goCommand runs the go command in dir. Its stdout goes to stdout when given,
+// else to the progress writer; stderr always goes to progress and is quoted in
+// the error.
+func (e *ensurer) goCommand(ctx context.Context, dir string, stdout io.Writer, args ...string) error {
+	cmd := exec.CommandContext(ctx, e.opts.goBin, args...)
+	cmd.Dir = dir
+	// Packer's module is its own main module: no workspace, no vendoring,
+	// and its go.sum is authoritative.
+	cmd.Env = append(os.Environ(), "GOWORK=off", "GO111MODULE=on", "GOFLAGS=-mod=readonly")
+	var stderr tailBuffer
+	cmd.Stderr = io.MultiWriter(e.opts.Progress, &stderr)
+	cmd.Stdout = e.opts.Progress
+	if stdout != nil {
+		cmd.Stdout = stdout
+	}
+	setProcessGroup(cmd)
+	cmd.Cancel = func() error { return killProcessGroup(cmd) }
+	err := cmd.Run()
+	killProcessGroup(cmd)
+	if err != nil {
+		if errors.Is(err, exec.ErrNotFound) {
+			return fmt.Errorf("installing Packer needs the go command on PATH: %w", err)
+		}
+		return fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	return nil
+}
+
+// PackerVersionOf asks a Packer binary for its version.
+func PackerVersionOf(ctx context.Context, bin string) (*version.Version, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "-machine-readable", "version")
+	cmd.Env = append(os.Environ(), "CHECKPOINT_DISABLE=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("%s version: %w: %s", bin, err, strings.TrimSpace(stderr.String()))
+	}
+	v, err := parseVersionOutput(out)
+	if err != nil {
+		return nil, fmt.Errorf("%s version: %w", bin, err)
+	}
+	return v, nil
+}
+
+// parseVersionOutput reads `packer -machine-readable version`, whose lines
+// carry the version and its prerelease separately.
+func parseVersionOutput(out []byte) (*version.Version, error) {
+	var num, pre string
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		l, ok := parseLine(sc.Text())
+		if !ok || len(l.Data) == 0 {
+			continue
+		}
+		switch l.Type {
+		case "version":
+			num = l.Data[0]
+		case "version-prelease", "version-prerelease":
+			pre = l.Data[0]
+		}
+	}
+	if num == "" {
+		return nil, fmt.Errorf("no version in output %q", truncate(string(out), 200))
+	}
+	if pre != "" {
+		num += "-" + pre
+	}
+	return version.NewVersion(num)
+}
+
+// copyTreeWritable copies a directory tree, giving the owner write access
+// (module cache files are read-only, and go build needs none of them
+// writable, but removing the copy does).
+func copyTreeWritable(from, to string) error {
+	return filepath.WalkDir(from, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(from, path)
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(to, rel)
+		if d.IsDir() {
+			return os.MkdirAll(dst, 0o755)
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		return copyFile(path, dst, info.Mode().Perm()|0o200)
+	})
+}
+
+func copyFile(from, to string, perm fs.FileMode) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+func exeName(name string) string {
+	if runtime.GOOS == "windows" {
+		return name + ".exe"
+	}
+	return name
+}
+
+// tailBuffer keeps the last 8 KiB written to it, for error messages.
+type tailBuffer struct{ b []byte }
+
+const tailLimit = 8 << 10
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.b = append(t.b, p...)
+	if len(t.b) > tailLimit {
+		t.b = append(t.b[:0], t.b[len(t.b)-tailLimit:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string { return string(t.b) }
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
