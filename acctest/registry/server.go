@@ -67,7 +67,7 @@ type Server struct {
 	closed   bool
 	closing  chan struct{}
 	servers  []*http.Server
-	serveErr sync.WaitGroup
+	serving  sync.WaitGroup
 	tokens   map[string]bool
 	now      func() time.Time
 
@@ -81,7 +81,7 @@ type Server struct {
 }
 
 // NewUnstartedServer returns a Server that is not listening yet, so its
-// fields can be set before calling Start.
+// fields can be set before calling Start. (A zero Server is not usable.)
 func NewUnstartedServer() *Server {
 	return &Server{closing: make(chan struct{}), tokens: map[string]bool{}, now: time.Now}
 }
@@ -152,9 +152,9 @@ func (s *Server) Start() error {
 	for _, ln := range []net.Listener{apiLn, authLn} {
 		srv := &http.Server{Handler: handler, ErrorLog: quiet, ReadHeaderTimeout: time.Minute}
 		s.servers = append(s.servers, srv)
-		s.serveErr.Add(1)
+		s.serving.Add(1)
 		go func() {
-			defer s.serveErr.Done()
+			defer s.serving.Done()
 			_ = srv.Serve(ln)
 		}()
 	}
@@ -196,11 +196,11 @@ func (s *Server) Close() {
 	for _, srv := range servers {
 		_ = srv.Shutdown(context.Background())
 	}
-	s.serveErr.Wait()
+	s.serving.Wait()
 }
 
 // Env returns the environment, as "NAME=value" entries, that points Packer's
-// HCP client at the server. It names no bucket: templates do, with an
+// HCP client at the started server. It names no bucket: templates do, with an
 // hcp_packer_registry block or HCP_PACKER_BUCKET_NAME.
 func (s *Server) Env() []string {
 	m := s.EnvMap()
