@@ -62,14 +62,14 @@ type Server struct {
 	// Start sets it.
 	AuthURL string
 
-	mu       sync.Mutex
-	started  bool
-	closed   bool
-	closing  chan struct{}
-	servers  []*http.Server
-	serving  sync.WaitGroup
-	tokens   map[string]bool
-	now      func() time.Time
+	mu      sync.Mutex
+	started bool
+	closed  bool
+	closing chan struct{}
+	servers []*http.Server
+	serving sync.WaitGroup
+	tokens  map[string]bool
+	now     func() time.Time
 
 	buckets  []*Bucket
 	versions []*Version
