@@ -21,8 +21,14 @@ actionlint)
 	mod=github.com/rhysd/actionlint
 	version=v1.7.12
 	;;
+golangci-lint)
+	# Keep in step with the version in .github/workflows/test.yml.
+	pkg=github.com/golangci/golangci-lint/v2/cmd/golangci-lint
+	mod=github.com/golangci/golangci-lint/v2
+	version=v2.14.0
+	;;
 *)
-	echo "tool.sh: unknown tool '${1:-}' (known: goreleaser, actionlint)" >&2
+	echo "tool.sh: unknown tool '${1:-}' (known: goreleaser, actionlint, golangci-lint)" >&2
 	exit 2
 	;;
 esac
