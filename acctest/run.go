@@ -339,7 +339,7 @@ func (pc packerCmd) runReaping(ctx context.Context, stdoutW, stderrW *os.File, p
 	return res, nil
 }
 
-var pluginCrash = regexp.MustCompile(`(?m) plugin: (panic: |fatal error: ).*$`)
+var pluginCrash = regexp.MustCompile(`(?m)^.* plugin: (panic: |fatal error: ).*$`)
 
 // judgeStep decides whether a finished step passed: the build's outcome
 // against ExpectError, no crash, the wire mode proven from the log, and

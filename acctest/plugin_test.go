@@ -1,0 +1,92 @@
+package acctest
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestPluginFromModulePath(t *testing.T) {
+	for _, tc := range []struct{ module, name, address, err string }{
+		{module: "github.com/example/packer-plugin-scaffolding", name: "scaffolding", address: "github.com/example/scaffolding"},
+		{module: "github.com/acme/packer-plugin-cloud/v2", name: "cloud", address: "github.com/acme/cloud"},
+		{module: "gitlab.com/acme/packer-plugin-x", name: "x", address: "gitlab.com/acme/x"},
+		{module: "github.com/acme/tools/packer-plugin-x", err: "is not of the form HOST/ORG/packer-plugin-NAME"},
+		{module: "example.com/packer-plugin-x", err: "is not of the form"},
+		{module: "github.com/acme/cloud", err: "set Plugin.Name and Plugin.Address"},
+		{module: "github.com/acme/packer-plugin-", err: "is not of the form"},
+	} {
+		name, addr, err := PluginFromModulePath(tc.module)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) || !strings.Contains(err.Error(), tc.module) {
+				t.Errorf("%s: expected an error naming the module and %q, found %q, %q, %v", tc.module, tc.err, name, addr, err)
+			}
+			continue
+		}
+		if err != nil || name != tc.name || addr != tc.address {
+			t.Errorf("%s: expected %s at %s, found %s at %s, %v", tc.module, tc.name, tc.address, name, addr, err)
+		}
+	}
+}
+
+func TestDefaultPlugin(t *testing.T) {
+	p, err := DefaultPlugin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, _ := filepath.Abs("..")
+	if p.Dir != root || p.Name != "scaffolding" || p.Address != "github.com/example/scaffolding" {
+		t.Errorf("expected scaffolding at github.com/example/scaffolding from %s, found %+v", root, p)
+	}
+}
+
+func TestPluginResolve(t *testing.T) {
+	// Name and Address come from the module holding Dir; set ones are kept.
+	dir := t.TempDir()
+	mod := filepath.Join(dir, "plugin")
+	if err := os.MkdirAll(filepath.Join(mod, "cmd", "plugin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(mod, "go.mod"), []byte("module github.com/acme/packer-plugin-cloud\n\ngo 1.26\n"), 0o644)
+	p := &Plugin{Dir: filepath.Join(mod, "cmd", "plugin"), Address: "github.com/acme/other"}
+	if err := p.resolve(); err != nil {
+		t.Fatal(err)
+	}
+	if p.Name != "cloud" || p.Address != "github.com/acme/other" {
+		t.Errorf("expected name cloud and the given address, found %+v", p)
+	}
+
+	os.WriteFile(filepath.Join(mod, "go.mod"), []byte("go 1.26\n"), 0o644)
+	if err := (&Plugin{Dir: mod}).resolve(); err == nil || !strings.Contains(err.Error(), "no module line") {
+		t.Errorf("expected a go.mod without module line to be an error, found %v", err)
+	}
+	if _, _, err := findModule(string(filepath.Separator)); err == nil || !strings.Contains(err.Error(), "no go.mod") {
+		t.Errorf("expected no module above the root, found %v", err)
+	}
+}
+
+func TestLinkTree(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "src")
+	bin := filepath.Join(src, "github.com", "acme", "x", "packer-plugin-x_v0.0.1-dev_x5.0_linux_amd64")
+	os.MkdirAll(filepath.Dir(bin), 0o755)
+	os.WriteFile(bin, []byte("binary"), 0o755)
+	os.WriteFile(bin+"_SHA256SUM", []byte("sum"), 0o644)
+	dst := filepath.Join(t.TempDir(), "plugins")
+	if err := linkTree(src, dst); err != nil {
+		t.Fatal(err)
+	}
+	rel, _ := filepath.Rel(src, bin)
+	for _, f := range []string{rel, rel + "_SHA256SUM"} {
+		a, errA := os.Stat(filepath.Join(src, f))
+		b, errB := os.Stat(filepath.Join(dst, f))
+		if errA != nil || errB != nil || a.Mode() != b.Mode() || a.Size() != b.Size() {
+			t.Errorf("expected %s laid out with its mode, found %v (%v), %v (%v)", f, a, errA, b, errB)
+		}
+	}
+	// Files added to one run's directory do not show up in the source.
+	os.WriteFile(filepath.Join(dst, "extra"), nil, 0o644)
+	if _, err := os.Stat(filepath.Join(src, "extra")); err == nil {
+		t.Error("expected the source untouched")
+	}
+}
