@@ -193,9 +193,7 @@ build {
 			// Every bad field is reported at once, each by name.
 			ExpectError: regexp.MustCompile(`(?s)region.*source_image|source_image.*region`),
 			Checks: []acctest.Check{
-				acctest.CheckFunc(func(r *acctest.Result) error {
-					return expectMentions(r.ErrorText(), "image_name", "region", "source_image")
-				}),
+				acctest.ErrorMentions("image_name", "region", "source_image"),
 				acctest.ArtifactCount(0),
 			},
 		}},
@@ -244,17 +242,3 @@ func noInstanceLeft(r *acctest.Result) error {
 	return nil
 }
 
-// expectMentions checks that text names every one of the words, for errors
-// that must list all bad fields at once.
-func expectMentions(text string, words ...string) error {
-	var missing []string
-	for _, w := range words {
-		if !strings.Contains(text, w) {
-			missing = append(missing, w)
-		}
-	}
-	if len(missing) > 0 {
-		return fmt.Errorf("error output: expected it to name %v, found no mention of %v in:\n%s", words, missing, text)
-	}
-	return nil
-}
