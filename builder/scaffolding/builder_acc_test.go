@@ -241,4 +241,3 @@ func noInstanceLeft(r *acctest.Result) error {
 	}
 	return nil
 }
-
