@@ -1,0 +1,112 @@
+package scaffolding
+
+import (
+	"context"
+	"fmt"
+	"log"
+
+	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+	registryimage "github.com/hashicorp/packer-plugin-sdk/packer/registry/image"
+)
+
+// BuilderID identifies artifacts made by this builder. Post-processors
+// check it before they trust an artifact's State keys.
+const BuilderID = "example.scaffolding"
+
+// ProviderName is the provider recorded for our images in HCP Packer
+// registry metadata: what "aws" or "docker" is for other plugins.
+const ProviderName = "scaffolding"
+
+// State keys the artifact answers besides "generated_data" and the registry
+// metadata key, for post-processors that work on the same store.
+const (
+	// StateStore is the key of the store directory (a string).
+	StateStore = "store"
+	// StateRegion is the key of the region the image is in (a string).
+	StateRegion = "region"
+)
+
+// Artifact is the image a build registered in the store.
+type Artifact struct {
+	// Image is the image as the store registered it.
+	Image Image
+	// Store is the store directory the image is in.
+	Store string
+	// Driver deletes the image on Destroy.
+	Driver Driver
+	// StateData holds "generated_data" and anything else a post-processor
+	// may ask for with State.
+	StateData map[string]interface{}
+}
+
+var _ packersdk.Artifact = (*Artifact)(nil)
+
+// BuilderId returns BuilderID.
+func (a *Artifact) BuilderId() string { return BuilderID }
+
+// Id returns the image id, "sha256:<hex>".
+func (a *Artifact) Id() string { return a.Image.ID }
+
+// Files returns the path of the image archive.
+func (a *Artifact) Files() []string {
+	if a.Image.Location == "" {
+		return nil
+	}
+	return []string{a.Image.Location}
+}
+
+// String describes the image for the build summary.
+func (a *Artifact) String() string {
+	return fmt.Sprintf("Image %q (%s) in region %q of store %s", a.Image.Name, a.Image.ID, a.Image.Region, a.Store)
+}
+
+// State answers the registry metadata key, StateStore, StateRegion and the
+// keys of StateData.
+func (a *Artifact) State(name string) interface{} {
+	switch name {
+	case registryimage.ArtifactStateURI:
+		return a.registryImage()
+	case StateStore:
+		return a.Store
+	case StateRegion:
+		return a.Image.Region
+	}
+	return a.StateData[name]
+}
+
+// registryImage is what HCP Packer records for the build. The source image
+// id is taken from generated data when the image itself lacks it, which is
+// the case for an artifact rebuilt from a manifest.
+func (a *Artifact) registryImage() *registryimage.Image {
+	source := a.Image.SourceImageID
+	if source == "" {
+		if data, ok := a.StateData["generated_data"].(map[string]interface{}); ok {
+			source, _ = data["SourceImageID"].(string)
+		} else {
+			log.Printf("[DEBUG] artifact %s has no generated data", a.Image.ID)
+		}
+	}
+	labels := make(map[string]interface{}, len(a.Image.Labels))
+	for k, v := range a.Image.Labels {
+		labels[k] = v
+	}
+	img, err := registryimage.FromArtifact(a,
+		registryimage.WithProvider(ProviderName),
+		registryimage.WithRegion(a.Image.Region),
+		registryimage.WithSourceID(source),
+		registryimage.SetLabels(labels),
+	)
+	if err != nil {
+		log.Printf("[WARN] building registry metadata for %s: %v", a.Image.ID, err)
+		return nil
+	}
+	return img
+}
+
+// Destroy deletes the image from its region of the store.
+func (a *Artifact) Destroy() error {
+	if a.Driver == nil {
+		return fmt.Errorf("image %s: artifact has no driver to delete it with", a.Image.ID)
+	}
+	return a.Driver.DeleteImage(context.Background(), a.Image)
+}

@@ -1,0 +1,120 @@
+package scaffolding
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/hashicorp/hcl/v2/hcldec"
+	"github.com/hashicorp/packer-plugin-sdk/communicator"
+	"github.com/hashicorp/packer-plugin-sdk/multistep"
+	"github.com/hashicorp/packer-plugin-sdk/multistep/commonsteps"
+	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+	"github.com/hashicorp/packer-plugin-sdk/packerbuilderdata"
+)
+
+// generatedVars are the names of the build data this builder produces,
+// usable in templates as build.<Name>.
+var generatedVars = []string{"SourceImageID", "ImageName", "Region", "InstanceID", "ImageID"}
+
+// Builder launches an instance from a source image (or empty), provisions
+// it and snapshots it into a new image in the store.
+type Builder struct {
+	config Config
+	runner multistep.Runner
+
+	// Driver talks to the image platform. When nil, Run uses a LocalDriver
+	// for the configured store; unit tests set a MockDriver, and a fork
+	// could set its cloud driver.
+	Driver Driver
+}
+
+var _ packersdk.Builder = (*Builder)(nil)
+
+// ConfigSpec returns the HCL spec of Config.
+func (b *Builder) ConfigSpec() hcldec.ObjectSpec { return b.config.FlatMapstructure().HCL2Spec() }
+
+// Prepare checks the configuration and returns the names of the generated
+// build variables.
+func (b *Builder) Prepare(raws ...interface{}) ([]string, []string, error) {
+	warnings, err := b.config.Prepare(raws...)
+	if err != nil {
+		return nil, warnings, err
+	}
+	return append([]string(nil), generatedVars...), warnings, nil
+}
+
+// Run builds the image.
+func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook) (packersdk.Artifact, error) {
+	driver := b.Driver
+	if driver == nil {
+		driver = NewLocalDriver(b.config.Store)
+	}
+
+	state := new(multistep.BasicStateBag)
+	state.Put("config", &b.config)
+	state.Put("driver", driver)
+	state.Put("hook", hook)
+	state.Put("ui", ui)
+
+	generated := &packerbuilderdata.GeneratedData{State: state}
+	// Every declared variable gets a value up front, so a template that
+	// reads one before the step that sets it sees "" rather than an error.
+	generated.Put("SourceImageID", b.config.SourceImage)
+	generated.Put("ImageName", b.config.ImageName)
+	generated.Put("Region", b.config.Region)
+	generated.Put("InstanceID", "")
+	generated.Put("ImageID", "")
+
+	steps := []multistep.Step{
+		&stepSourceImage{GeneratedData: generated},
+		&stepCreateInstance{GeneratedData: generated},
+		&stepRestoreImage{},
+		&communicator.StepConnect{
+			Config:    &b.config.Comm,
+			Host:      commHost(&b.config.Comm),
+			SSHConfig: b.config.Comm.SSHConfigFunc(),
+			CustomConnect: map[string]multistep.Step{
+				WorkspaceCommunicator: &stepConnectWorkspace{},
+			},
+		},
+		&commonsteps.StepProvision{},
+		&stepStopInstance{},
+		&stepCreateImage{GeneratedData: generated},
+	}
+
+	b.runner = commonsteps.NewRunner(steps, b.config.PackerConfig, ui)
+	b.runner.Run(ctx, state)
+
+	if err, ok := state.GetOk("error"); ok {
+		return nil, err.(error)
+	}
+	if _, ok := state.GetOk(multistep.StateCancelled); ok {
+		return nil, nil
+	}
+	if _, ok := state.GetOk(multistep.StateHalted); ok {
+		return nil, errors.New("build was halted")
+	}
+	image, ok := state.GetOk("image")
+	if !ok {
+		return nil, fmt.Errorf("build finished without creating an image")
+	}
+	return &Artifact{
+		Image:  image.(Image),
+		Store:  b.config.Store,
+		Driver: driver,
+		StateData: map[string]interface{}{
+			"generated_data": state.Get("generated_data"),
+		},
+	}, nil
+}
+
+// halt is how every step fails: the error goes into the state bag for Run
+// to return, and onto the UI.
+func halt(state multistep.StateBag, err error) multistep.StepAction {
+	state.Put("error", err)
+	if ui, ok := state.Get("ui").(packersdk.Ui); ok {
+		ui.Error(err.Error())
+	}
+	return multistep.ActionHalt
+}

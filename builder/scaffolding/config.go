@@ -1,0 +1,133 @@
+//go:generate go tool packer-sdc mapstructure-to-hcl2 -type Config
+
+package scaffolding
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+
+	"github.com/hashicorp/packer-plugin-sdk/common"
+	"github.com/hashicorp/packer-plugin-sdk/communicator"
+	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+	"github.com/hashicorp/packer-plugin-sdk/template/config"
+	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
+)
+
+// WorkspaceCommunicator is the communicator type that works directly in the
+// instance's workspace. It is the default.
+const WorkspaceCommunicator = "workspace"
+
+var (
+	errStoreRequired     = errors.New("store is required: the directory of the image store")
+	errImageNameRequired = errors.New("image_name is required")
+)
+
+// Config is the configuration of the builder (`source "scaffolding"`).
+type Config struct {
+	common.PackerConfig `mapstructure:",squash"`
+	// The communicator settings. `communicator` defaults to `workspace`, which
+	// runs commands and copies files directly in the instance's workspace.
+	// `none` skips provisioning; `ssh` and `winrm` are wired as in any
+	// builder, for a fork whose instances are real machines.
+	Comm communicator.Config `mapstructure:",squash"`
+
+	// The directory of the image store the new image is registered in, and
+	// where `source_image` is looked up. It is created if it does not exist.
+	// A store published over http(s) is read-only and cannot be used here.
+	Store string `mapstructure:"store" required:"true"`
+	// The region of the store the source image is taken from and the new
+	// image is registered in. Letters, digits, `.`, `_` and `-`. Defaults to
+	// `local`.
+	Region string `mapstructure:"region" required:"false"`
+	// The name of the new image. Images are looked up by name with globs, so
+	// the name may not hold `*`, `?`, `[`, `]`, `\` or spaces.
+	ImageName string `mapstructure:"image_name" required:"true"`
+	// Labels (key/value tags) recorded on the new image and sent to HCP
+	// Packer as its labels.
+	ImageLabels map[string]string `mapstructure:"image_labels" required:"false"`
+	// The id (`sha256:<64 hex digits>`) of the image the instance starts
+	// from, in `region` of `store`; typically the `id` output of the
+	// `scaffolding-image` data source. Its checksum is verified before use.
+	// Empty starts from an empty instance.
+	SourceImage string `mapstructure:"source_image" required:"false"`
+
+	ctx interpolate.Context
+}
+
+// Prepare decodes the raw configuration, fills in defaults and checks every
+// field, reporting all problems at once.
+func (c *Config) Prepare(raws ...interface{}) ([]string, error) {
+	err := config.Decode(c, &config.DecodeOpts{
+		PluginType:         BuilderID,
+		Interpolate:        true,
+		InterpolateContext: &c.ctx,
+	}, raws...)
+	if err != nil {
+		return nil, err
+	}
+
+	if c.Region == "" {
+		c.Region = DefaultRegion
+	}
+	if c.Comm.Type == "" {
+		c.Comm.Type = WorkspaceCommunicator
+	}
+
+	var errs *packersdk.MultiError
+	var warnings []string
+	add := func(err error) { errs = packersdk.MultiErrorAppend(errs, err) }
+
+	switch {
+	case c.Store == "":
+		add(errStoreRequired)
+	case isHTTPLocation(c.Store):
+		add(fmt.Errorf("store: %s is a URL; a store read over http(s) is read-only, so the builder needs a directory", redactRawURL(c.Store)))
+	default:
+		fi, err := os.Stat(c.Store)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			warnings = append(warnings, fmt.Sprintf("store: %s does not exist yet; it will be created", c.Store))
+		case err != nil:
+			add(fmt.Errorf("store: %w", err))
+		case !fi.IsDir():
+			add(fmt.Errorf("store: %s is not a directory", c.Store))
+		}
+	}
+	if err := ValidateRegion(c.Region); err != nil {
+		add(fmt.Errorf("region: %w", err))
+	}
+	if c.ImageName == "" {
+		add(errImageNameRequired)
+	} else if err := ValidateImageName(c.ImageName); err != nil {
+		add(fmt.Errorf("image_name: %w", err))
+	}
+	keys := make([]string, 0, len(c.ImageLabels))
+	for k := range c.ImageLabels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if err := ValidateLabel(k, c.ImageLabels[k]); err != nil {
+			add(fmt.Errorf("image_labels: %w", err))
+		}
+	}
+	if c.SourceImage != "" {
+		if err := ValidateImageID(c.SourceImage); err != nil {
+			add(fmt.Errorf("source_image: %w", err))
+		}
+	}
+	// The SDK's Prepare only knows its own communicator types and would
+	// reject ours, so it checks the others only.
+	if c.Comm.Type != WorkspaceCommunicator {
+		for _, err := range c.Comm.Prepare(&c.ctx) {
+			add(fmt.Errorf("communicator: %w", err))
+		}
+	}
+
+	if errs != nil && len(errs.Errors) > 0 {
+		return warnings, errs
+	}
+	return warnings, nil
+}
