@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/example/packer-plugin-scaffolding/acctest"
+	"github.com/example/packer-plugin-scaffolding/acctest/registry"
 	"github.com/example/packer-plugin-scaffolding/builder/scaffolding"
 	"github.com/example/packer-plugin-scaffolding/builder/scaffolding/imagecheck"
 	imagecopy "github.com/example/packer-plugin-scaffolding/post-processor/copy"
@@ -116,6 +117,47 @@ build {
 }
 `,
 			ExpectError: regexp.MustCompile(regexp.QuoteMeta(scaffolding.BuilderID)),
+		}},
+	})
+}
+
+func TestAccPostProcessorRegistry_multiRegion(t *testing.T) {
+	t.Parallel()
+	acctest.Test(t, acctest.Case{
+		Registry: true,
+		Steps: []acctest.Step{{
+			Template: `
+source "scaffolding" "app" {
+  store      = "store"
+  image_name = "app"
+}
+
+build {
+  hcp_packer_registry {
+    bucket_name = "acc-copies"
+  }
+
+  sources = ["source.scaffolding.app"]
+
+  post-processor "scaffolding-copy" {
+    regions             = ["eu-west", "ap-south"]
+    keep_input_artifact = false
+  }
+}
+`,
+			Checks: []acctest.Check{
+				// One registry artifact per region the copy made.
+				acctest.RegistryArtifactCount("scaffolding.app", 2),
+				acctest.CheckFunc(func(r *acctest.Result) error {
+					id := r.ArtifactsFrom(imagecopy.BuilderID)[0].ID
+					return acctest.ComposeChecks(
+						acctest.RegistryArtifact(id, "eu-west"),
+						acctest.RegistryArtifact(id, "ap-south"),
+					).Check(r)
+				}),
+				acctest.RegistryBuildPlatform("scaffolding.app", scaffolding.ProviderName),
+				acctest.RegistryBuildHistory("scaffolding.app", registry.BuildUnset, registry.BuildRunning, registry.BuildDone),
+			},
 		}},
 	})
 }
