@@ -57,7 +57,12 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, input 
 	}
 	driver := p.Driver
 	if driver == nil {
-		driver = scaffolding.NewLocalDriver(store)
+		// OpenStore is the one place that decides which Driver talks to
+		// the platform, for every component.
+		var err error
+		if driver, err = scaffolding.OpenStore(store, scaffolding.StoreOptions{}); err != nil {
+			return nil, true, false, fmt.Errorf("store: %w", err)
+		}
 	}
 
 	src, err := findOne(ctx, driver, scaffolding.ImageFilter{ID: input.Id(), Region: srcRegion})
