@@ -271,7 +271,8 @@ func TestRenameRepositoryCopy(t *testing.T) {
 	}
 	original := readTree(t, copyDir)
 
-	const newModule = "github.com/zoo-corp/packer-plugin-night-owl"
+	// Not a name scripts/check-rename.sh uses: that script is renamed too.
+	const newModule = "github.com/zoo-corp/packer-plugin-zebra-finch"
 	if out, err := runIn(t, copyDir, "", newModule); err != nil {
 		t.Fatalf("rename: %v\n%s", err, out)
 	}
