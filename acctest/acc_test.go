@@ -292,9 +292,9 @@ func TestAccHarness_groupKill(t *testing.T) {
 				t.Fatal(err)
 			}
 			stdout, _ := createOutput(f.stdout)
-			defer stdout.Close()
+			defer func() { _ = stdout.Close() }()
 			stderr, _ := createOutput(f.stderr)
-			defer stderr.Close()
+			defer func() { _ = stderr.Close() }()
 			res, err := run.buildCmd(0, &step, f).run(t.Context(), stdout, stderr)
 			if err != nil || res.exitCode != 0 {
 				t.Fatalf("expected a successful build, found exit code %d, %v:\n%s%s", res.exitCode, err, res.stdout, res.stderr)
@@ -324,7 +324,7 @@ func waitNoPluginProcesses(t *testing.T, dir string) {
 	}
 	for _, p := range left {
 		if proc, err := os.FindProcess(p.pid); err == nil {
-			proc.Kill()
+			_ = proc.Kill()
 		}
 	}
 	t.Fatalf("expected no process from %s after the run, found %v", dir, left)

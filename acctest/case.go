@@ -107,29 +107,29 @@ var reservedArgs = []string{"-machine-readable", "-color", "-var"}
 func (c *Case) validate() error {
 	var errs []error
 	if len(c.Steps) == 0 {
-		errs = append(errs, errors.New("Steps: at least one step is required"))
+		errs = append(errs, fieldErr("Steps", errors.New("at least one step is required")))
 	}
 	for _, name := range sortedKeys(c.Files) {
 		if err := checkRelPath(name); err != nil {
-			errs = append(errs, fmt.Errorf("Files[%q]: %w", name, err))
+			errs = append(errs, fieldErr(fmt.Sprintf("Files[%q]", name), err))
 		}
 	}
 	if c.SkipBelow != nil && c.SkipAbove != nil && c.SkipAbove.LessThan(c.SkipBelow) {
-		errs = append(errs, fmt.Errorf("SkipBelow %s is above SkipAbove %s: the case could never run", c.SkipBelow, c.SkipAbove))
+		errs = append(errs, fieldErr("SkipBelow", fmt.Errorf("%s is above SkipAbove %s: the case could never run", c.SkipBelow, c.SkipAbove)))
 	}
 	if c.Plugin != nil {
 		if err := c.Plugin.validate(); err != nil {
-			errs = append(errs, fmt.Errorf("Plugin: %w", err))
+			errs = append(errs, fieldErr("Plugin", err))
 		}
 	}
 	for name := range c.Env {
 		if err := checkEnvName(name); err != nil {
-			errs = append(errs, fmt.Errorf("Env[%q]: %w", name, err))
+			errs = append(errs, fieldErr(fmt.Sprintf("Env[%q]", name), err))
 		}
 	}
 	for i, s := range c.Steps {
 		for _, err := range s.validate() {
-			errs = append(errs, fmt.Errorf("Steps[%d] (step %d/%d): %w", i, i+1, len(c.Steps), err))
+			errs = append(errs, fieldErr(fmt.Sprintf("Steps[%d] (step %d/%d)", i, i+1, len(c.Steps)), err))
 		}
 	}
 	return errors.Join(errs...)
@@ -159,35 +159,35 @@ func (s *Step) validate() []error {
 	case s.Template == "" && s.TemplateFile == "":
 		errs = append(errs, errors.New("set Template or TemplateFile"))
 	case s.Template != "" && s.TemplateFile != "":
-		errs = append(errs, errors.New("Template and TemplateFile are both set; set one"))
+		errs = append(errs, fieldErr("Template", errors.New("both Template and TemplateFile are set; set one")))
 	case s.TemplateFile != "":
 		if _, err := os.Stat(s.TemplateFile); err != nil {
-			errs = append(errs, fmt.Errorf("TemplateFile: %w", err))
+			errs = append(errs, fieldErr("TemplateFile", err))
 		}
 	}
 	for _, a := range s.Args {
 		for _, r := range reservedArgs {
 			if a == r || strings.HasPrefix(a, r+"=") || a == "-"+r || strings.HasPrefix(a, "-"+r+"=") {
-				errs = append(errs, fmt.Errorf("Args: %q is set by the harness (use Vars for variables)", a))
+				errs = append(errs, fieldErr("Args", fmt.Errorf("%q is set by the harness (use Vars for variables)", a)))
 			}
 		}
 		if !strings.HasPrefix(a, "-") {
-			errs = append(errs, fmt.Errorf("Args: %q is not a flag; the template is given by Template or TemplateFile", a))
+			errs = append(errs, fieldErr("Args", fmt.Errorf("%q is not a flag; the template is given by Template or TemplateFile", a)))
 		}
 	}
 	for name := range s.Env {
 		if err := checkEnvName(name); err != nil {
-			errs = append(errs, fmt.Errorf("Env[%q]: %w", name, err))
+			errs = append(errs, fieldErr(fmt.Sprintf("Env[%q]", name), err))
 		}
 	}
 	for name := range s.Vars {
 		if name == "" || strings.ContainsAny(name, "= \t\n") {
-			errs = append(errs, fmt.Errorf("Vars[%q]: not a variable name", name))
+			errs = append(errs, fieldErr(fmt.Sprintf("Vars[%q]", name), errors.New("not a variable name")))
 		}
 	}
 	for i, c := range s.Checks {
 		if c == nil {
-			errs = append(errs, fmt.Errorf("Checks[%d] is nil", i))
+			errs = append(errs, fieldErr(fmt.Sprintf("Checks[%d]", i), errors.New("nil check")))
 		}
 	}
 	return errs
@@ -200,6 +200,9 @@ var harnessEnv = map[string]bool{
 	"PACKER_PLUGIN_PATH": true, "PACKER_LOG": true, "PACKER_LOG_PATH": true,
 	"PACKER_FORCE_GOB": true, "CHECKPOINT_DISABLE": true, "TMPDIR": true,
 }
+
+// fieldErr prefixes err with the name of the field it is about.
+func fieldErr(field string, err error) error { return fmt.Errorf("%s: %w", field, err) }
 
 func checkEnvName(name string) error {
 	if name == "" || strings.ContainsAny(name, "=\x00") {

@@ -17,7 +17,7 @@ func TestCaseValidate(t *testing.T) {
 		{name: "valid", c: Case{Steps: []Step{ok, {TemplateFile: "testdata/templates/second-step.pkr.hcl", Args: []string{"-only=a", "-var-file=x.pkrvars.hcl"}}}}},
 		{name: "no steps", c: Case{}, want: []string{"Steps: at least one step is required"}},
 		{name: "no template", c: Case{Steps: []Step{ok, {}}}, want: []string{"Steps[1] (step 2/2): set Template or TemplateFile"}},
-		{name: "both templates", c: Case{Steps: []Step{{Template: "x", TemplateFile: "y"}}}, want: []string{"Template and TemplateFile are both set"}},
+		{name: "both templates", c: Case{Steps: []Step{{Template: "x", TemplateFile: "y"}}}, want: []string{"Template: both Template and TemplateFile are set"}},
 		{name: "missing template file", c: Case{Steps: []Step{{TemplateFile: "testdata/nope.pkr.hcl"}}}, want: []string{"TemplateFile: stat testdata/nope.pkr.hcl"}},
 		{name: "files outside", c: Case{Steps: []Step{ok}, Files: map[string]string{"../x": "", "/etc/x": "", "a/../../b": "", "": ""}}, want: []string{
 			`Files["../x"]: must stay inside`, `Files["/etc/x"]: must be relative`, `Files["a/../../b"]: must stay inside`, `Files[""]: empty path`}},
@@ -26,10 +26,10 @@ func TestCaseValidate(t *testing.T) {
 		{name: "harness env", c: Case{Steps: []Step{{Template: "x", Env: map[string]string{"PACKER_PLUGIN_PATH": "/x"}}}, Env: map[string]string{"HOME": "/x", "A=B": ""}}, want: []string{
 			`Env["HOME"]: set by the harness`, `Env["A=B"]: not an environment variable name`, `Steps[0] (step 1/1): Env["PACKER_PLUGIN_PATH"]: set by the harness`}},
 		{name: "bad vars and checks", c: Case{Steps: []Step{{Template: "x", Vars: map[string]string{"a=b": ""}, Checks: []Check{nil}}}}, want: []string{
-			`Vars["a=b"]: not a variable name`, "Checks[0] is nil"}},
-		{name: "versions", c: Case{Steps: []Step{ok}, SkipBelow: Version1_16, SkipAbove: Version1_12}, want: []string{"SkipBelow 1.16.0 is above SkipAbove 1.12.0"}},
+			`Vars["a=b"]: not a variable name`, "Checks[0]: nil check"}},
+		{name: "versions", c: Case{Steps: []Step{ok}, SkipBelow: Version1_16, SkipAbove: Version1_12}, want: []string{"SkipBelow: 1.16.0 is above SkipAbove 1.12.0"}},
 		{name: "plugin", c: Case{Steps: []Step{ok}, Plugin: &Plugin{Name: "Bad Name", Address: "example/x"}}, want: []string{
-			`Plugin: Name "Bad Name"`}},
+			`Plugin: Name: "Bad Name"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.c.validate()

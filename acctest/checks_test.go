@@ -42,7 +42,7 @@ func TestChecks(t *testing.T) {
 		{name: "id mismatch names each", check: ArtifactID(digest, regexp.MustCompile(`^sha256:b`)), want: `expected the id of artifact 1 of null.b to match "^sha256:b", found "sha256:e339`},
 		{name: "files", check: ArtifactFilesExist(digest)},
 		{name: "files missing", check: ArtifactFilesExist(digest), setup: func(t *testing.T, r *Result) {
-			os.Remove(filepath.Join(r.Dir, "out", "b.raw"))
+			mustDo(t, os.Remove(filepath.Join(r.Dir, "out", "b.raw")))
 		}, want: "expected file out/b.raw of artifact 1 of null.b to exist"},
 		{name: "files absolute", check: ArtifactFilesExist(digest), setup: func(t *testing.T, r *Result) {
 			for i := range r.Artifacts {
@@ -53,14 +53,14 @@ func TestChecks(t *testing.T) {
 		}},
 		{name: "digest", check: ArtifactIDIsFileDigest(digest)},
 		{name: "digest of changed file", check: ArtifactIDIsFileDigest(digest), setup: func(t *testing.T, r *Result) {
-			os.WriteFile(filepath.Join(r.Dir, "out", "a.raw"), []byte("changed"), 0o644)
+			mustWriteFile(t, filepath.Join(r.Dir, "out", "a.raw"), "changed", 0o644)
 		}, want: "expected the id of artifact 1 of null.a to be the digest of out/a.raw"},
 		{name: "digest not an id", check: ArtifactIDIsFileDigest("fnoeding.null"), want: `expected the id of artifact 0 of null.b to be sha256:<64 hex digits>, found "Null"`},
 		{name: "digest without file", check: ArtifactIDIsFileDigest(digest), setup: func(t *testing.T, r *Result) {
 			r.Artifacts[1].Files = nil
 		}, want: "expected artifact 1 of null.b to list a file to digest, found none"},
 		{name: "digest file gone", check: ArtifactIDIsFileDigest(digest), setup: func(t *testing.T, r *Result) {
-			os.Remove(filepath.Join(r.Dir, "out", "a.raw"))
+			mustDo(t, os.Remove(filepath.Join(r.Dir, "out", "a.raw")))
 		}, want: "expected to digest file out/a.raw of artifact 1 of null.a, found open"},
 		{name: "file exists", check: FileExists("out/a.raw")},
 		{name: "file missing", check: FileExists("out/c.raw"), want: "expected file out/c.raw to exist, found stat"},

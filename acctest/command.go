@@ -157,7 +157,9 @@ func (pc packerCmd) run(ctx context.Context, stdout, stderr *os.File) (cmdResult
 	cmd.WaitDelay = interruptGrace
 
 	err := cmd.Run()
-	killProcessGroup(cmd)
+	// Best effort: the group is usually gone already, and the leak check
+	// after the run catches what survives.
+	_ = killProcessGroup(cmd)
 	res := cmdResult{exitCode: -1}
 	if cmd.Process != nil {
 		res.pgid = cmd.Process.Pid

@@ -35,11 +35,19 @@ func exampleResult() (*acctest.Result, func()) {
 	if err != nil {
 		panic(err)
 	}
-	os.MkdirAll(filepath.Join(dir, "out"), 0o755)
-	os.WriteFile(filepath.Join(dir, "out", "disk.raw"), []byte("disk"), 0o644)
+	if err := os.MkdirAll(filepath.Join(dir, "out"), 0o755); err != nil {
+		panic(err)
+	}
+	writeFile(filepath.Join(dir, "out", "disk.raw"), "disk")
 	r := acctest.ParseMachineReadable(output)
 	r.Dir = dir
-	return r, func() { os.RemoveAll(dir) }
+	return r, func() { _ = os.RemoveAll(dir) }
+}
+
+func writeFile(path, content string) {
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		panic(err)
+	}
 }
 
 // A case lays out files, then runs its steps in one work directory, each
@@ -119,7 +127,9 @@ func ExampleArtifactFilesExist() {
 	r, done := exampleResult()
 	defer done()
 	fmt.Println(acctest.ArtifactFilesExist("acctest.fixture-digest").Check(r))
-	os.Remove(filepath.Join(r.Dir, "out", "disk.raw"))
+	if err := os.Remove(filepath.Join(r.Dir, "out", "disk.raw")); err != nil {
+		panic(err)
+	}
 	fmt.Println(acctest.ArtifactFilesExist("acctest.fixture-digest").Check(r) != nil)
 	fmt.Println(acctest.ArtifactFilesExist("fnoeding.null").Check(r))
 	// Output:
@@ -134,7 +144,7 @@ func ExampleArtifactIDIsFileDigest() {
 	defer done()
 	fmt.Println(acctest.ArtifactIDIsFileDigest("acctest.fixture-digest").Check(r))
 	// The file changes after the id was computed: the check notices.
-	os.WriteFile(filepath.Join(r.Dir, "out", "disk.raw"), []byte("tampered"), 0o644)
+	writeFile(filepath.Join(r.Dir, "out", "disk.raw"), "tampered")
 	fmt.Println(acctest.ArtifactIDIsFileDigest("acctest.fixture-digest").Check(r))
 	// Output:
 	// <nil>

@@ -86,7 +86,9 @@ func TestJudgeStep(t *testing.T) {
 
 	ran = nil
 	step := Step{ExpectError: regexp.MustCompile(`exit`), Checks: []Check{record("a"), failing("b"), record("c")}}
-	judgeStep(&step, failedResult(t), protobufLog, nil)
+	if err := judgeStep(&step, failedResult(t), protobufLog, nil); err == nil {
+		t.Error("expected the failing check b to fail the step")
+	}
 	if strings.Join(ran, ",") != "a,c" {
 		t.Errorf("expected checks a and c to run around the failing one, found %v", ran)
 	}

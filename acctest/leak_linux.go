@@ -90,7 +90,8 @@ func reapPluginProcesses(dir string, pgid int) ([]pluginProcess, error) {
 		if p.pgid != pgid {
 			escaped = append(escaped, p)
 		}
-		syscall.Kill(p.pid, syscall.SIGKILL)
+		// It may have exited since it was listed; the wait below tells.
+		_ = syscall.Kill(p.pid, syscall.SIGKILL)
 	}
 	deadline := time.Now().Add(leakWait)
 	for {

@@ -28,7 +28,7 @@ func startFromDir(t *testing.T, dir, name string, attr *syscall.SysProcAttr) *ex
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	return cmd
 }
 

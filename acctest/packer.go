@@ -186,7 +186,7 @@ func newEnsurer(opts EnsureOptions) (*ensurer, error) {
 }
 
 func (e *ensurer) progressf(format string, args ...any) {
-	fmt.Fprintf(e.opts.Progress, format+"\n", args...)
+	_, _ = fmt.Fprintf(e.opts.Progress, format+"\n", args...)
 }
 
 func (e *ensurer) ensure(ctx context.Context) (*Packer, error) {
@@ -268,7 +268,7 @@ func (e *ensurer) install(ctx context.Context) (*Packer, error) {
 			return nil, fmt.Errorf("waiting for lock %s: %w", lock.Path(), err)
 		}
 	}
-	defer lock.Unlock()
+	defer func() { _ = lock.Unlock() }()
 
 	if p, ok := e.cached(ctx); ok {
 		return p, nil
@@ -281,7 +281,7 @@ func (e *ensurer) install(ctx context.Context) (*Packer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("packer cache: %w", err)
 	}
-	defer os.RemoveAll(work)
+	defer func() { _ = os.RemoveAll(work) }()
 
 	modDir, err := e.downloadModule(ctx, work)
 	if err != nil {
@@ -357,7 +357,7 @@ func (e *ensurer) goCommand(ctx context.Context, dir string, stdout io.Writer, a
 	setProcessGroup(cmd)
 	cmd.Cancel = func() error { return killProcessGroup(cmd) }
 	err := cmd.Run()
-	killProcessGroup(cmd)
+	_ = killProcessGroup(cmd) // nothing of the go command may keep running
 	if err != nil {
 		if errors.Is(err, exec.ErrNotFound) {
 			return fmt.Errorf("installing Packer needs the go command on PATH: %w", err)
@@ -444,13 +444,13 @@ func copyFile(from, to string, perm fs.FileMode) error {
 	if err != nil {
 		return err
 	}
-	defer in.Close()
+	defer func() { _ = in.Close() }()
 	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
 	if err != nil {
 		return err
 	}
 	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
+		_ = out.Close()
 		return err
 	}
 	return out.Close()

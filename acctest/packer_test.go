@@ -57,10 +57,11 @@ func newFakeGo(t *testing.T, builtVersion string) *fakeGo {
 	if err := os.MkdirAll(filepath.Join(f.modDir, "sub"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(f.modDir, "main.go"), []byte("package main\n"), 0o444)
-	os.WriteFile(filepath.Join(f.modDir, "sub", "x.go"), []byte("package sub\n"), 0o444)
-	os.Chmod(filepath.Join(f.modDir, "sub"), 0o555)
-	t.Cleanup(func() { os.Chmod(filepath.Join(f.modDir, "sub"), 0o755) })
+	mustWriteFile(t, filepath.Join(f.modDir, "main.go"), "package main\n", 0o444)
+	mustWriteFile(t, filepath.Join(f.modDir, "sub", "x.go"), "package sub\n", 0o444)
+	// Read-only like the module cache; writable again so t.TempDir can go.
+	mustDo(t, os.Chmod(filepath.Join(f.modDir, "sub"), 0o555))
+	t.Cleanup(func() { _ = os.Chmod(filepath.Join(f.modDir, "sub"), 0o755) })
 	f.bin = writeScript(t, filepath.Join(dir, "go"), fmt.Sprintf(`
 case "$1" in
 mod)

@@ -68,10 +68,10 @@ var (
 
 func (p *Plugin) validate() error {
 	if p.Name != "" && !pluginName.MatchString(p.Name) {
-		return fmt.Errorf("Name %q: use lower-case letters, digits, - and _", p.Name)
+		return fieldErr("Name", fmt.Errorf("%q: use lower-case letters, digits, - and _", p.Name))
 	}
 	if p.Address != "" && strings.Count(p.Address, "/") != 2 {
-		return fmt.Errorf("Address %q is not of the form HOST/ORG/NAME", p.Address)
+		return fieldErr("Address", fmt.Errorf("%q is not of the form HOST/ORG/NAME", p.Address))
 	}
 	return nil
 }
@@ -199,12 +199,12 @@ func buildAndInstall(ctx context.Context, p *Plugin, pk *Packer) (string, error)
 	if err != nil {
 		return "", err
 	}
-	defer stdout.Close()
+	defer func() { _ = stdout.Close() }()
 	stderr, err := createOutput(filepath.Join(iso, "stderr"))
 	if err != nil {
 		return "", err
 	}
-	defer stderr.Close()
+	defer func() { _ = stderr.Close() }()
 	res, err := pc.run(ctx, stdout, stderr)
 	if err != nil {
 		return "", fmt.Errorf("installing plugin %s: %w", p.Name, err)

@@ -48,7 +48,7 @@ func TestPluginResolve(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(mod, "cmd", "plugin"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(mod, "go.mod"), []byte("module github.com/acme/packer-plugin-cloud\n\ngo 1.26\n"), 0o644)
+	mustWriteFile(t, filepath.Join(mod, "go.mod"), "module github.com/acme/packer-plugin-cloud\n\ngo 1.26\n", 0o644)
 	p := &Plugin{Dir: filepath.Join(mod, "cmd", "plugin"), Address: "github.com/acme/other"}
 	if err := p.resolve(); err != nil {
 		t.Fatal(err)
@@ -57,7 +57,7 @@ func TestPluginResolve(t *testing.T) {
 		t.Errorf("expected name cloud and the given address, found %+v", p)
 	}
 
-	os.WriteFile(filepath.Join(mod, "go.mod"), []byte("go 1.26\n"), 0o644)
+	mustWriteFile(t, filepath.Join(mod, "go.mod"), "go 1.26\n", 0o644)
 	if err := (&Plugin{Dir: mod}).resolve(); err == nil || !strings.Contains(err.Error(), "no module line") {
 		t.Errorf("expected a go.mod without module line to be an error, found %v", err)
 	}
@@ -69,9 +69,8 @@ func TestPluginResolve(t *testing.T) {
 func TestLinkTree(t *testing.T) {
 	src := filepath.Join(t.TempDir(), "src")
 	bin := filepath.Join(src, "github.com", "acme", "x", "packer-plugin-x_v0.0.1-dev_x5.0_linux_amd64")
-	os.MkdirAll(filepath.Dir(bin), 0o755)
-	os.WriteFile(bin, []byte("binary"), 0o755)
-	os.WriteFile(bin+"_SHA256SUM", []byte("sum"), 0o644)
+	mustWriteFile(t, bin, "binary", 0o755)
+	mustWriteFile(t, bin+"_SHA256SUM", "sum", 0o644)
 	dst := filepath.Join(t.TempDir(), "plugins")
 	if err := linkTree(src, dst); err != nil {
 		t.Fatal(err)
@@ -85,7 +84,7 @@ func TestLinkTree(t *testing.T) {
 		}
 	}
 	// Files added to one run's directory do not show up in the source.
-	os.WriteFile(filepath.Join(dst, "extra"), nil, 0o644)
+	mustWriteFile(t, filepath.Join(dst, "extra"), "", 0o644)
 	if _, err := os.Stat(filepath.Join(src, "extra")); err == nil {
 		t.Error("expected the source untouched")
 	}

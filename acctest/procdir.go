@@ -20,19 +20,20 @@ const (
 	procDirLockName  = ".owner"
 )
 
-var (
-	procDirOnce sync.Once
-	procDirPath string
-	procDirErr  error
-	procDirLock *flock.Flock // held until the process exits
-)
+var procDir struct {
+	once sync.Once
+	path string
+	err  error
+	// lock stays referenced, and so held, until the process exits.
+	lock *flock.Flock
+}
 
 func processDir() (string, error) {
-	procDirOnce.Do(func() {
+	procDir.once.Do(func() {
 		sweepProcessDirs(os.TempDir())
-		procDirPath, procDirLock, procDirErr = newProcessDir(os.TempDir())
+		procDir.path, procDir.lock, procDir.err = newProcessDir(os.TempDir())
 	})
-	return procDirPath, procDirErr
+	return procDir.path, procDir.err
 }
 
 // newProcessDir creates and locks a directory under a name the sweeper
@@ -45,7 +46,7 @@ func newProcessDir(base string) (string, *flock.Flock, error) {
 	}
 	lock := flock.New(filepath.Join(tmp, procDirLockName))
 	if ok, err := lock.TryLock(); err != nil || !ok {
-		os.RemoveAll(tmp)
+		_ = os.RemoveAll(tmp)
 		if err == nil {
 			err = os.ErrExist
 		}
@@ -53,8 +54,8 @@ func newProcessDir(base string) (string, *flock.Flock, error) {
 	}
 	final := filepath.Join(base, procDirPrefix+strings.TrimPrefix(filepath.Base(tmp), procDirNewPrefix))
 	if err := os.Rename(tmp, final); err != nil {
-		lock.Unlock()
-		os.RemoveAll(tmp)
+		_ = lock.Unlock()
+		_ = os.RemoveAll(tmp)
 		return "", nil, err
 	}
 	return final, lock, nil
@@ -81,7 +82,7 @@ func sweepProcessDirs(base string) {
 		if err != nil || !ok {
 			continue
 		}
-		os.RemoveAll(dir)
-		lock.Unlock()
+		_ = os.RemoveAll(dir)
+		_ = lock.Unlock()
 	}
 }

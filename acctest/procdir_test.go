@@ -13,19 +13,19 @@ func TestSweepProcessDirs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer lock.Unlock()
+	defer func() { _ = lock.Unlock() }()
 	if !strings.HasPrefix(filepath.Base(live), procDirPrefix) {
 		t.Errorf("expected %s to start with %s", live, procDirPrefix)
 	}
 	// A directory whose owner exited: its lock file is not held.
 	dead := filepath.Join(base, procDirPrefix+"dead")
-	os.MkdirAll(filepath.Join(dead, "plugin-x"), 0o755)
-	os.WriteFile(filepath.Join(dead, procDirLockName), nil, 0o644)
+	mustWriteFile(t, filepath.Join(dead, "plugin-x", "packer-plugin-x"), "", 0o755)
+	mustWriteFile(t, filepath.Join(dead, procDirLockName), "", 0o644)
 	// Not ours, or not finished being created: left alone.
 	other := filepath.Join(base, "packer-acctest-unrelated")
-	os.MkdirAll(other, 0o755)
+	mustDo(t, os.MkdirAll(other, 0o755))
 	noLock := filepath.Join(base, procDirPrefix+"nolock")
-	os.MkdirAll(noLock, 0o755)
+	mustDo(t, os.MkdirAll(noLock, 0o755))
 
 	sweepProcessDirs(base)
 

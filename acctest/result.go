@@ -224,10 +224,10 @@ func buildNameInStatus(text string) (string, bool) {
 		return "", false
 	}
 	name, rest, ok := strings.Cut(rest, "' ")
-	if !ok || !(strings.HasPrefix(rest, "finished after") || strings.HasPrefix(rest, "errored after")) {
+	if !ok {
 		return "", false
 	}
-	return name, true
+	return name, strings.HasPrefix(rest, "finished after") || strings.HasPrefix(rest, "errored after")
 }
 
 // parseLine splits one machine-readable line. Packer escapes commas inside

@@ -185,7 +185,7 @@ func newRun(t testing.TB, c *Case, mode WireMode, pk *Packer, plugin *Plugin, in
 	if err != nil {
 		return nil, err
 	}
-	t.Cleanup(func() { os.RemoveAll(tmp) })
+	t.Cleanup(func() { _ = os.RemoveAll(tmp) })
 
 	run := &Run{
 		Mode:      mode,
@@ -208,15 +208,15 @@ func newRun(t testing.TB, c *Case, mode WireMode, pk *Packer, plugin *Plugin, in
 	for _, name := range sortedKeys(c.Files) {
 		p := filepath.Join(run.Dir, filepath.FromSlash(name))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return nil, fmt.Errorf("Files[%q]: %w", name, err)
+			return nil, fieldErr(fmt.Sprintf("Files[%q]", name), err)
 		}
 		if err := os.WriteFile(p, []byte(c.Files[name]), 0o644); err != nil {
-			return nil, fmt.Errorf("Files[%q]: %w", name, err)
+			return nil, fieldErr(fmt.Sprintf("Files[%q]", name), err)
 		}
 	}
 	if c.Registry {
 		if registryHook == nil {
-			return nil, errors.New("Case.Registry is set but no registry emulator is wired into acctest (registryHook is nil)")
+			return nil, errors.New("the case sets Registry but no registry emulator is wired into acctest (registryHook is nil)")
 		}
 		att, err := registryHook(t, run)
 		if err != nil {
@@ -297,12 +297,12 @@ func (r *Run) runStep(ctx context.Context, i int, s *Step) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", prefix, err)
 	}
-	defer stdoutF.Close()
+	defer func() { _ = stdoutF.Close() }()
 	stderrF, err := createOutput(f.stderr)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", prefix, err)
 	}
-	defer stderrF.Close()
+	defer func() { _ = stderrF.Close() }()
 
 	out, runErr := pc.runReaping(ctx, stdoutF, stderrF, r.PluginDir)
 	res := ParseMachineReadable(out.stdout)
