@@ -400,3 +400,29 @@ func TestAccHarness_cancel(t *testing.T) {
 		t.Fatalf("expected no plugin process after the cancel, found %v (%v)", left, err)
 	}
 }
+
+// PACKER_ACC_KEEP keeps a run's directory, with its logs, after the test.
+func TestAccHarness_keep(t *testing.T) {
+	requireAcc(t)
+	t.Setenv(EnvKeep, "1")
+	var run *Run
+	t.Run("run", func(t *testing.T) {
+		var err error
+		run, err = execCase(t, &Case{Plugin: fixture, Steps: []Step{{Template: nullSource(`say = "kept"`)}}}, Protobuf)
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+	if run == nil {
+		t.Fatal("expected a run")
+	}
+	defer func() { _ = os.RemoveAll(run.Root) }()
+	for _, p := range []string{run.Results[0].LogPath, filepath.Join(run.Root, "logs", "step1.stdout"), filepath.Join(run.Dir, "step1.pkr.hcl")} {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("expected %s kept after the test, found %v", p, err)
+		}
+	}
+	if !strings.Contains(filepath.Base(run.Root), "TestAccHarness_keep_run") {
+		t.Errorf("expected the kept directory named after the test, found %s", run.Root)
+	}
+}
