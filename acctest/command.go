@@ -55,8 +55,16 @@ func inheritedEnvDropped(name string) bool {
 		}
 	}
 	switch upper {
-	case "HOME", "USERPROFILE", "TMPDIR", "TMP", "TEMP",
+	case "HOME", "USERPROFILE",
 		"XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME":
+		return true
+	}
+	return false
+}
+
+func isTempVar(name string) bool {
+	switch strings.ToUpper(name) {
+	case "TMPDIR", "TMP", "TEMP":
 		return true
 	}
 	return false
@@ -76,7 +84,7 @@ func isolatedEnv(base []string, iso isolation, mode WireMode, layers ...map[stri
 	}
 	for _, kv := range base {
 		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" || inheritedEnvDropped(k) {
+		if !ok || k == "" || inheritedEnvDropped(k) || iso.TmpDir != "" && isTempVar(k) {
 			continue
 		}
 		set(k, v)

@@ -129,6 +129,13 @@ func TestBuildCmd_registryEnv(t *testing.T) {
 	}
 }
 
+func TestIsolatedEnv_tmpDirKeptWithoutOwn(t *testing.T) {
+	env := isolatedEnv([]string{"TMPDIR=/var/tmp"}, isolation{Root: "/r"}, Protobuf)
+	if v, _ := lookupEnv(env, "TMPDIR"); v != "/var/tmp" {
+		t.Errorf("expected the caller's TMPDIR without a TmpDir of its own, found %q", v)
+	}
+}
+
 func TestIsolatedEnv_windowsVariables(t *testing.T) {
 	env := isolatedEnv([]string{"USERPROFILE=C:\\Users\\me", "TEMP=C:\\t"}, isolation{Root: "/r", TmpDir: "/t"}, Protobuf)
 	if runtime.GOOS == "windows" {

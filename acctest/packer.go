@@ -367,12 +367,20 @@ func (e *ensurer) goCommand(ctx context.Context, dir string, stdout io.Writer, a
 	return nil
 }
 
-// PackerVersionOf asks a Packer binary for its version.
+// PackerVersionOf asks a Packer binary for its version. It runs it with a
+// throw-away home and plugin directory, so your Packer setup is neither
+// read nor touched.
 func PackerVersionOf(ctx context.Context, bin string) (*version.Version, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
+	root, err := os.MkdirTemp("", "packer-version-")
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = os.RemoveAll(root) }()
+	iso := isolation{Root: root, PluginDir: filepath.Join(root, "plugins"), LogPath: filepath.Join(root, "packer.log")}
 	cmd := exec.CommandContext(ctx, bin, "-machine-readable", "version")
-	cmd.Env = append(os.Environ(), "CHECKPOINT_DISABLE=1")
+	cmd.Env = isolatedEnv(os.Environ(), iso, Protobuf)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
