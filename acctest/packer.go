@@ -191,6 +191,14 @@ func (e *ensurer) progressf(format string, args ...any) {
 
 func (e *ensurer) ensure(ctx context.Context) (*Packer, error) {
 	if bin := e.opts.getenv(EnvPackerBin); bin != "" {
+		// A bare name ("packer") is looked up on PATH, like a shell would.
+		if !strings.ContainsRune(bin, filepath.Separator) && !strings.ContainsRune(bin, '/') {
+			found, err := e.opts.lookPath(bin)
+			if err != nil {
+				return nil, fmt.Errorf("%s=%s: %w", EnvPackerBin, bin, err)
+			}
+			bin = found
+		}
 		p, err := e.check(ctx, bin, FromEnv)
 		if err != nil {
 			return nil, fmt.Errorf("%s=%s: %w", EnvPackerBin, bin, err)

@@ -161,6 +161,12 @@ func TestEnsurePacker_packerBin(t *testing.T) {
 		t.Errorf("expected the error to name PACKER_BIN and both versions, found %v", err)
 	}
 
+	// A bare name is looked up on PATH.
+	opts = ensureOpts(t, map[string]string{EnvPackerBin: "packer"}, good, nil)
+	if p, err = EnsurePacker(t.Context(), opts); err != nil || p.Path != good || p.Source != FromEnv {
+		t.Fatalf("expected PACKER_BIN=packer to find %s on PATH, found %+v, %v", good, p, err)
+	}
+
 	opts = ensureOpts(t, map[string]string{EnvPackerBin: filepath.Join(dir, "nope")}, good, nil)
 	if _, err = EnsurePacker(t.Context(), opts); err == nil || !strings.Contains(err.Error(), "PACKER_BIN=") || !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("expected a missing PACKER_BIN to be an error, found %v", err)
