@@ -77,7 +77,8 @@ type Step struct {
 
 // Test runs the case as two parallel subtests, "protobuf" and "gob", one per
 // wire mode Packer speaks to plugins (gob is forced with PACKER_FORCE_GOB=1),
-// and proves from Packer's log that each really used its mode. It skips
+// and proves from Packer's log that each really used its mode (in every
+// step that got as far as starting a plugin). It skips
 // unless PACKER_ACC is set. A bad case fails before anything runs. Call
 // t.Parallel() before Test to run the case alongside others.
 func Test(t *testing.T, c Case) {
