@@ -32,7 +32,7 @@ func extractArchive(ctx context.Context, r io.Reader, workspace, wantID string) 
 	if err != nil {
 		return fmt.Errorf("opening instance workspace: %w", err)
 	}
-	defer root.Close()
+	defer func() { _ = root.Close() }()
 	defer func() {
 		if err != nil {
 			_ = removeContents(workspace)

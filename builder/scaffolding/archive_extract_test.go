@@ -186,7 +186,7 @@ func TestExtractArchive_goodArchive(t *testing.T) {
 	if err := extractArchive(context.Background(), bytes.NewReader(archive), ws, id); err != nil {
 		t.Fatalf("extracting a good archive: %v", err)
 	}
-	t.Cleanup(func() { removeTree(ws) })
+	t.Cleanup(func() { _ = removeTree(ws) })
 
 	read := func(name string) string {
 		t.Helper()

@@ -28,9 +28,9 @@ func writeSnapshot(ctx context.Context, workspace string, w io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("opening instance workspace: %w", err)
 	}
-	defer root.Close()
+	defer func() { _ = root.Close() }()
 
-	zw, err := gzip.NewWriterLevel(w, gzip.BestCompression)
+	zw, err := gzip.NewWriterLevel(w, gzip.DefaultCompression)
 	if err != nil {
 		return err
 	}
@@ -107,7 +107,7 @@ func copyFileInto(ctx context.Context, w io.Writer, root *os.Root, name string, 
 	if err != nil {
 		return err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	n, err := io.Copy(w, io.LimitReader(ctxReader{ctx, f}, size))
 	if err != nil {
 		return fmt.Errorf("archiving %q: %w", name, err)

@@ -175,7 +175,7 @@ func TestBuilder_runWithLocalStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer driver.DeleteInstance(ctx, inst)
+	defer func() { _ = driver.DeleteInstance(ctx, inst) }()
 	if err := driver.RestoreImage(ctx, inst, childArt.Image); err != nil {
 		t.Fatal(err)
 	}

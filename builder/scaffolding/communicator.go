@@ -129,7 +129,7 @@ func (c *Communicator) Upload(dst string, r io.Reader, fi *os.FileInfo) error {
 	if err != nil {
 		return err
 	}
-	defer root.Close()
+	defer func() { _ = root.Close() }()
 	perm := fs.FileMode(0o644)
 	if fi != nil && *fi != nil {
 		perm = (*fi).Mode().Perm()
@@ -160,8 +160,8 @@ func writeInRoot(root *os.Root, rel string, r io.Reader, perm fs.FileMode) (err 
 	}
 	defer func() {
 		if err != nil {
-			f.Close()
-			root.Remove(tmp)
+			_ = f.Close()
+			_ = root.Remove(tmp)
 		}
 	}()
 	if _, err = io.Copy(f, r); err != nil {
@@ -189,7 +189,7 @@ func (c *Communicator) UploadDir(dst string, src string, exclude []string) error
 	if err != nil {
 		return err
 	}
-	defer root.Close()
+	defer func() { _ = root.Close() }()
 	if !strings.HasSuffix(src, "/") && !strings.HasSuffix(src, string(os.PathSeparator)) {
 		rel = path.Join(rel, filepath.Base(src))
 	}
@@ -230,7 +230,7 @@ func (c *Communicator) UploadDir(dst string, src string, exclude []string) error
 			if err != nil {
 				return err
 			}
-			defer f.Close()
+			defer func() { _ = f.Close() }()
 			if err := writeInRoot(root, target, f, info.Mode().Perm()); err != nil {
 				return fmt.Errorf("uploading %s to %q: %w", p, path.Join(dst, sub), err)
 			}
@@ -263,12 +263,12 @@ func (c *Communicator) Download(src string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer root.Close()
+	defer func() { _ = root.Close() }()
 	f, err := root.Open(rel)
 	if err != nil {
 		return fmt.Errorf("downloading %q: %w", src, err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	if fi, err := f.Stat(); err == nil && fi.IsDir() {
 		return fmt.Errorf("downloading %q: it is a directory", src)
 	}
@@ -290,7 +290,7 @@ func (c *Communicator) DownloadDir(src string, dst string, exclude []string) err
 	if err != nil {
 		return err
 	}
-	defer root.Close()
+	defer func() { _ = root.Close() }()
 	fsys := root.FS()
 	if strings.ContainsAny(rel, "*?[") {
 		matches, err := fs.Glob(fsys, rel)
@@ -351,7 +351,7 @@ func copyFileOut(fsys fs.FS, p, local string, perm fs.FileMode) (err error) {
 	if err != nil {
 		return err
 	}
-	defer in.Close()
+	defer func() { _ = in.Close() }()
 	if err := os.MkdirAll(filepath.Dir(local), 0o755); err != nil {
 		return err
 	}
@@ -361,8 +361,8 @@ func copyFileOut(fsys fs.FS, p, local string, perm fs.FileMode) (err error) {
 	}
 	defer func() {
 		if err != nil {
-			out.Close()
-			os.Remove(out.Name())
+			_ = out.Close()
+			_ = os.Remove(out.Name())
 		}
 	}()
 	if _, err = io.Copy(out, in); err != nil {

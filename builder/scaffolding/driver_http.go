@@ -181,7 +181,7 @@ func (d *httpDriver) try(ctx context.Context, u *url.URL, consume func(io.Reader
 		}
 		return &transportError{fmt.Errorf("GET %s: %v", u, err)}
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 256))
 		msg := fmt.Errorf("GET %s: server answered %s", u, resp.Status)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -318,10 +317,10 @@ func TestHTTPDriver_retriesBrokenBody(t *testing.T) {
 		if first {
 			// Promise more than is sent, then hang up.
 			w.Header().Set("Content-Length", fmt.Sprint(len(index)+100))
-			io.WriteString(w, string(index[:10]))
+			_, _ = w.Write(index[:10])
 			return
 		}
-		w.Write(index)
+		_, _ = w.Write(index)
 	}))
 	defer srv.Close()
 	d := openTestHTTPStore(t, srv.URL, StoreOptions{Retries: 2})
@@ -329,6 +328,8 @@ func TestHTTPDriver_retriesBrokenBody(t *testing.T) {
 	if err != nil || len(found) != 1 {
 		t.Fatalf("FindImages = %+v, %v", found, err)
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	if hits != 2 {
 		t.Errorf("%d requests, want 2", hits)
 	}

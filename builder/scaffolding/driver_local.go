@@ -104,7 +104,7 @@ func (d *LocalDriver) VerifyImage(ctx context.Context, img Image) error {
 	if err != nil {
 		return fmt.Errorf("image %s: %w", img.ID, err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	h := sha256.New()
 	if _, err := io.Copy(h, ctxReader{ctx, f}); err != nil {
 		return fmt.Errorf("image %s: reading %s: %w", img.ID, name, err)
@@ -150,7 +150,7 @@ func (d *LocalDriver) RestoreImage(ctx context.Context, instance *Instance, img 
 	if err != nil {
 		return fmt.Errorf("image %s: %w", img.ID, err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	if err := extractArchive(ctx, f, instance.Workspace, e.ID); err != nil {
 		return fmt.Errorf("restoring image %s into instance %s: %w", e.ID, instance.ID, err)
 	}
@@ -277,7 +277,7 @@ func (d *LocalDriver) register(ctx context.Context, tmp *hashingTemp, entry inde
 	}
 	if err := writeIndexFile(d.Dir, idx); err != nil {
 		if !existed {
-			os.Remove(final)
+			_ = os.Remove(final)
 		}
 		return indexEntry{}, fmt.Errorf("registering image %s in store %s: %w", entry.ID, d.Dir, err)
 	}
@@ -380,7 +380,7 @@ func (d *LocalDriver) CopyImage(ctx context.Context, img Image, region string) (
 	if err != nil {
 		return Image{}, fmt.Errorf("copying image %s: %w", src.ID, err)
 	}
-	defer in.Close()
+	defer func() { _ = in.Close() }()
 	dir := filepath.Join(d.Dir, imagesDirName, region)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return Image{}, fmt.Errorf("image store %s: %w", d.Dir, err)
@@ -465,8 +465,8 @@ func (t *hashingTemp) discard() {
 	if t.moved {
 		return
 	}
-	t.f.Close()
-	os.Remove(t.f.Name())
+	_ = t.f.Close()
+	_ = os.Remove(t.f.Name())
 }
 
 // isHTTPLocation reports whether a store location is an http(s) URL rather

@@ -50,7 +50,7 @@ func createTestImage(d *LocalDriver, spec ImageSpec, files map[string]string) (I
 	if err != nil {
 		return Image{}, err
 	}
-	defer d.DeleteInstance(ctx, inst)
+	defer func() { _ = d.DeleteInstance(ctx, inst) }()
 	for name, content := range files {
 		p := filepath.Join(inst.Workspace, filepath.FromSlash(name))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -84,7 +84,7 @@ func fileDigest(t testing.TB, name string) string {
 func tempFiles(t *testing.T, store string) []string {
 	t.Helper()
 	var left []string
-	filepath.Walk(store, func(p string, info os.FileInfo, err error) error {
+	_ = filepath.Walk(store, func(p string, info os.FileInfo, err error) error {
 		if err == nil && strings.HasSuffix(p, ".tmp") {
 			left = append(left, p)
 		}
@@ -144,7 +144,7 @@ func TestLocalDriver_createImageError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.DeleteInstance(ctx, inst)
+	defer func() { _ = d.DeleteInstance(ctx, inst) }()
 
 	if _, err := d.CreateImage(ctx, inst, ImageSpec{Name: "x", Region: "local"}); err == nil || !strings.Contains(err.Error(), "still running") {
 		t.Errorf("creating an image of a running instance: %v", err)
@@ -205,7 +205,9 @@ func TestLocalDriver_instanceLifecycle(t *testing.T) {
 	if err := d.StopInstance(ctx, inst); err == nil {
 		t.Error("stopping a deleted instance succeeded")
 	}
-	d.DeleteInstance(ctx, other)
+	if err := d.DeleteInstance(ctx, other); err != nil {
+		t.Error(err)
+	}
 }
 
 func TestLocalDriver_restoreImage(t *testing.T) {
@@ -217,7 +219,7 @@ func TestLocalDriver_restoreImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.DeleteInstance(ctx, inst)
+	defer func() { _ = d.DeleteInstance(ctx, inst) }()
 	if err := d.RestoreImage(ctx, inst, img); err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +232,7 @@ func TestLocalDriver_restoreImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	fresh, _ := d.CreateInstance(ctx, InstanceSpec{Name: "child2"})
-	defer d.DeleteInstance(ctx, fresh)
+	defer func() { _ = d.DeleteInstance(ctx, fresh) }()
 	err = d.RestoreImage(ctx, fresh, img)
 	if !errors.Is(err, ErrChecksumMismatch) || !strings.Contains(err.Error(), img.ID) {
 		t.Errorf("restoring a tampered image: %v, want a checksum mismatch naming %s", err, img.ID)

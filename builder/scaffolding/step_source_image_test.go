@@ -65,7 +65,8 @@ func TestStepSourceImage_error(t *testing.T) {
 			testConfigOf(state).SourceImage = id
 			tc.setup(testDriver(state))
 			step := &stepSourceImage{GeneratedData: generatedData(state)}
-			err := wantHalt(t, state, step.Run(context.Background(), state), id, "source_image")
+			wantHalt(t, state, step.Run(context.Background(), state), id, "source_image")
+			err := state.Get("error").(error)
 			if tc.is != nil && !errors.Is(err, tc.is) {
 				t.Errorf("error %q is not %v", err, tc.is)
 			}

@@ -44,7 +44,7 @@ func uiErrors(state multistep.StateBag) string {
 
 // wantHalt checks that a step halted the way every step must: the error in
 // the state, mentioning each of want, and on the UI.
-func wantHalt(t *testing.T, state multistep.StateBag, action multistep.StepAction, want ...string) error {
+func wantHalt(t *testing.T, state multistep.StateBag, action multistep.StepAction, want ...string) {
 	t.Helper()
 	if action != multistep.ActionHalt {
 		t.Fatalf("action = %v, want halt", action)
@@ -62,7 +62,6 @@ func wantHalt(t *testing.T, state multistep.StateBag, action multistep.StepActio
 	if !strings.Contains(uiErrors(state), err.Error()) {
 		t.Errorf("error %q not shown on the UI (got %q)", err, uiErrors(state))
 	}
-	return err
 }
 
 func wantContinue(t *testing.T, state multistep.StateBag, action multistep.StepAction) {

@@ -205,7 +205,9 @@ func readIndexFile(dir string) (*storeIndex, error) {
 	name := filepath.Join(dir, indexFileName)
 	data, err := os.ReadFile(name)
 	if errors.Is(err, os.ErrNotExist) {
-		if _, statErr := os.Stat(dir); statErr != nil {
+		if _, statErr := os.Stat(dir); errors.Is(statErr, os.ErrNotExist) {
+			return nil, fmt.Errorf("image store %s does not exist: %w", dir, statErr)
+		} else if statErr != nil {
 			return nil, fmt.Errorf("image store %s: %w", dir, statErr)
 		}
 		return &storeIndex{Version: indexVersion}, nil
@@ -253,8 +255,8 @@ func writeFileAtomic(name string, data []byte, perm os.FileMode) (err error) {
 	}
 	defer func() {
 		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
+			_ = tmp.Close()
+			_ = os.Remove(tmp.Name())
 		}
 	}()
 	if _, err = tmp.Write(data); err != nil {

@@ -47,14 +47,14 @@ func lockStore(ctx context.Context, dir string) (unlock func(), err error) {
 			break
 		}
 		if !errors.Is(err, errLockBusy) {
-			f.Close()
+			_ = f.Close()
 			release()
 			return nil, fmt.Errorf("locking %s: %w", name, err)
 		}
 		select {
 		case <-time.After(delay):
 		case <-ctx.Done():
-			f.Close()
+			_ = f.Close()
 			release()
 			return nil, fmt.Errorf("waiting for the lock of image store %s: %w", dir, ctx.Err())
 		}
@@ -64,7 +64,7 @@ func lockStore(ctx context.Context, dir string) (unlock func(), err error) {
 	}
 	return func() {
 		unlockFile(f)
-		f.Close()
+		_ = f.Close()
 		release()
 	}, nil
 }
