@@ -113,9 +113,14 @@ type Instance struct {
 
 // ImageSpec describes the image to create from an instance.
 type ImageSpec struct {
-	Name          string
-	Region        string
-	Labels        map[string]string
+	// Name is the new image's name.
+	Name string
+	// Region is where the image is registered.
+	Region string
+	// Labels are recorded on the image.
+	Labels map[string]string
+	// SourceImageID is the id of the image the instance was launched from,
+	// or empty; it records the image's ancestry.
 	SourceImageID string
 }
 
