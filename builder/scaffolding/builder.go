@@ -23,9 +23,9 @@ type Builder struct {
 	config Config
 	runner multistep.Runner
 
-	// Driver talks to the image platform. When nil, Run uses a LocalDriver
-	// for the configured store; unit tests set a MockDriver, and a fork
-	// could set its cloud driver.
+	// Driver talks to the image platform. When nil, Run asks OpenStore for
+	// the driver of the configured store (a LocalDriver here, a fork's cloud
+	// driver there); unit tests set a MockDriver.
 	Driver Driver
 }
 
@@ -48,7 +48,12 @@ func (b *Builder) Prepare(raws ...interface{}) ([]string, []string, error) {
 func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook) (packersdk.Artifact, error) {
 	driver := b.Driver
 	if driver == nil {
-		driver = NewLocalDriver(b.config.Store)
+		// OpenStore is the one place that decides which Driver talks to
+		// the platform, for every component: a fork returns its own there.
+		var err error
+		if driver, err = OpenStore(b.config.Store, StoreOptions{}); err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
 	}
 
 	state := new(multistep.BasicStateBag)
