@@ -52,18 +52,18 @@ func main() {
 	flag.StringVar(&o.module, "module", "", "new Go `MODULE` path, e.g. github.com/acme/packer-plugin-mycloud (default: from NAME and the git remote)")
 	flag.BoolVar(&o.dryRun, "n", false, "print what would change, change nothing")
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: go run ./tools/rename [-n] [-name NAME] [-module MODULE] [-dir DIR]\n\n"+
+		_, _ = fmt.Fprintf(flag.CommandLine.Output(), "usage: go run ./tools/rename [-n] [-name NAME] [-module MODULE] [-dir DIR]\n\n"+
 			"Renames the plugin everywhere: module path, imports, plugin name and address,\n"+
 			"component type names, packages and directories, docs and release files.\n\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
 	if flag.NArg() > 0 {
-		fmt.Fprintf(os.Stderr, "rename: unexpected argument %q (use -name and -module)\n", flag.Arg(0))
+		_, _ = fmt.Fprintf(os.Stderr, "rename: unexpected argument %q (use -name and -module)\n", flag.Arg(0))
 		os.Exit(2)
 	}
 	if err := run(o); err != nil {
-		fmt.Fprintln(os.Stderr, "rename:", err)
+		_, _ = fmt.Fprintln(os.Stderr, "rename:", err)
 		os.Exit(1)
 	}
 }
@@ -110,33 +110,35 @@ func run(o options) error {
 		return err
 	}
 
+	// The report is a courtesy; a closed stdout must not fail the rename.
+	printf := func(format string, args ...any) { _, _ = fmt.Fprintf(o.out, format, args...) }
 	verb := "renaming"
 	if o.dryRun {
 		verb = "would rename"
 	}
-	fmt.Fprintf(o.out, "%s %s -> %s (module %s -> %s, address %s -> %s)\n",
+	printf("%s %s -> %s (module %s -> %s, address %s -> %s)\n",
 		verb, current.Name, next.Name, current.Module, next.Module, current.Address, next.Address)
 	rewritten, moved := 0, 0
 	for _, c := range changes {
 		switch {
 		case c.from != c.to:
 			moved++
-			fmt.Fprintf(o.out, "  move    %s -> %s\n", c.from, c.to)
+			printf("  move    %s -> %s\n", c.from, c.to)
 		case o.dryRun:
-			fmt.Fprintf(o.out, "  rewrite %s\n", c.from)
+			printf("  rewrite %s\n", c.from)
 		}
 		if c.content != nil {
 			rewritten++
 		}
 	}
 	if o.dryRun {
-		fmt.Fprintf(o.out, "%d files would be rewritten and %d moved; nothing was changed\n", rewritten, moved)
+		printf("%d files would be rewritten and %d moved; nothing was changed\n", rewritten, moved)
 		return nil
 	}
 	if err := apply(root, changes); err != nil {
 		return err
 	}
-	fmt.Fprintf(o.out, "rewrote %d files and moved %d. Next: go build ./... && make test; "+
+	printf("rewrote %d files and moved %d. Next: go build ./... && make test; "+
 		"review with git status, then git add -A to record the moves.\n", rewritten, moved)
 	return nil
 }
