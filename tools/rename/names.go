@@ -116,8 +116,8 @@ func resolve(current identity, name, modulePath, remote string) (identity, error
 		return parseIdentity(base + "/" + projectPrefix + name)
 	case remote != "":
 		next, err := parseIdentity(remote)
-		if err != nil {
-			return identity{}, fmt.Errorf("%w (origin is %q: %v)", errNoRenameArgs, remote, err)
+		if err != nil { // it was only a default, so say what to pass instead
+			return identity{}, fmt.Errorf("%w (origin is %s)", errNoRenameArgs, remote)
 		}
 		return next, nil
 	}
