@@ -3,7 +3,8 @@
 #
 # Proves that a release built by goreleaser (dist/ by default, e.g. from
 # `scripts/release-snapshot.sh --single-target`) is what Packer accepts:
-#   1. the SHA256SUMS file matches every archive it lists;
+#   1. the SHA256SUMS file matches every archive it lists (and its .sig, if
+#      there is one, verifies);
 #   2. the host's zip holds exactly one binary named like the zip;
 #   3. the binary's `describe` reports the version and API version that the
 #      file name carries, and the version is a plain release (no prerelease);
@@ -59,6 +60,13 @@ if command -v sha256sum >/dev/null 2>&1; then
 	(cd "$dist" && sha256sum -c "${sums##*/}" >/dev/null) || fail "checksums in $sums do not match the archives"
 else
 	(cd "$dist" && shasum -a 256 -c "${sums##*/}" >/dev/null) || fail "checksums in $sums do not match the archives"
+fi
+
+# A signed release (GPG_FINGERPRINT was set) carries a detached signature;
+# the signing key must be in the local keyring to verify it.
+if [ -f "$sums.sig" ]; then
+	gpg --batch --verify "$sums.sig" "$sums" 2>/dev/null ||
+		fail "the signature $sums.sig does not verify against $sums with the local keyring"
 fi
 
 set -- "$dist"/"${project}"_v*_"${goos}"_"${goarch}".zip
