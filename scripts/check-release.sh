@@ -10,7 +10,9 @@
 #      file name carries, and the version is a plain release (no prerelease);
 #   4. a real Packer installs it with `packer plugins install --path`, into
 #      the exact path its loader looks for, lists it, and `packer init`
-#      accepts it for a template pinning that version.
+#      accepts it for a template pinning that version;
+#   5. `packer build` runs that installed binary (Packer's log says so) and
+#      the image id it reports is in the store it wrote.
 # Packer comes from PACKER_BIN or PATH, and runs with its own HOME, config,
 # cache and plugin directories, so nothing touches the user's ~/.packer.d.
 set -eu
@@ -145,4 +147,38 @@ EOF
 	fail "packer init does not accept the installed $address v$version"
 }
 
-echo "check-release.sh: ${stem}.zip installs into Packer as $address v$version ($api)"
+# And a build runs on it: the released binary, not some other copy, does the
+# work, and the image it reports is in the store.
+cat >"$tmp/template/build.pkr.hcl" <<EOF
+source "$name" "release" {
+  store      = "store"
+  image_name = "release-check"
+}
+
+build {
+  sources = ["source.$name.release"]
+
+  provisioner "$name" {
+    inline = ["echo released > released.txt"]
+  }
+}
+EOF
+(cd "$tmp/template" && HCP_PACKER_REGISTRY=off PACKER_LOG=1 PACKER_LOG_PATH="$tmp/build.packer.log" \
+	"$packer" build -machine-readable -color=false . >"$tmp/build.log" 2>&1) || {
+	cat "$tmp/build.log" >&2
+	fail "packer build with the installed $address v$version failed"
+}
+grep -qF "Starting plugin: $installed" "$tmp/build.packer.log" ||
+	fail "packer build did not run the installed $installed"
+image=$(sed -n 's/^[0-9]*,[^,]*,artifact,0,id,//p' "$tmp/build.log")
+case "$image" in
+sha256:*) ;;
+*)
+	cat "$tmp/build.log" >&2
+	fail "packer build reported no image id (found '$image')"
+	;;
+esac
+grep -qF "\"$image\"" "$tmp/template/store/index.json" ||
+	fail "image $image is not in the store's index"
+
+echo "check-release.sh: ${stem}.zip installs into Packer as $address v$version ($api) and builds image $image"
