@@ -71,7 +71,8 @@ func (c *apiClient) send(req *http.Request) (int, []byte) {
 	if err != nil {
 		c.t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
 	}
-	defer resp.Body.Close()
+	// Read to the end below, so Close has nothing left to report.
+	defer func() { _ = resp.Body.Close() }()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
 		c.t.Fatalf("%s %s: reading the answer: %v", req.Method, req.URL.Path, err)

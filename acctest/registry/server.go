@@ -138,7 +138,8 @@ func (s *Server) Start() error {
 	}
 	authLn, err := net.Listen("tcp", authAddr)
 	if err != nil {
-		apiLn.Close()
+		// The listen error is the one to report; apiLn was never served.
+		_ = apiLn.Close()
 		return fmt.Errorf("registry: listening for the token endpoint on %s: %w", authAddr, err)
 	}
 	authLn = tls.NewListener(authLn, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})

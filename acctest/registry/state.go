@@ -217,15 +217,6 @@ func (s *Server) version(bucket, fingerprint string) *Version {
 	return nil
 }
 
-func (s *Server) versionByID(id string) *Version {
-	for _, v := range s.versions {
-		if v.ID == id {
-			return v
-		}
-	}
-	return nil
-}
-
 func (s *Server) versionBuilds(v *Version) []*Build {
 	var out []*Build
 	for _, b := range s.builds {

@@ -104,7 +104,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("-env-file: %w", err)
 		}
 	}
-	fmt.Fprint(stdout, exports)
+	if _, err := fmt.Fprint(stdout, exports); err != nil {
+		return fmt.Errorf("printing the exports: %w", err)
+	}
 	logger.Printf("HCP Packer registry emulator: API %s, token endpoint %s, state at %s/_emulator/state; Ctrl-C to stop",
 		srv.URL, srv.AuthURL, srv.URL)
 
@@ -192,8 +194,10 @@ func writeFileAtomic(path string, data []byte) (err error) {
 	}
 	defer func() {
 		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
+			// The failure in err is the one to report; tmp may be closed
+			// already, so this Close's own error means nothing.
+			_ = tmp.Close()
+			err = errors.Join(err, os.Remove(tmp.Name()))
 		}
 	}()
 	if _, err = tmp.Write(data); err != nil {
@@ -202,8 +206,5 @@ func writeFileAtomic(path string, data []byte) (err error) {
 	if err = tmp.Close(); err != nil {
 		return err
 	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return errors.Join(err, os.Remove(tmp.Name()))
-	}
-	return nil
+	return os.Rename(tmp.Name(), path)
 }
