@@ -38,7 +38,9 @@ func storeServer(t *testing.T, index string) (*httptest.Server, *atomic.Int32) {
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprint(w, index)
+		if _, err := fmt.Fprint(w, index); err != nil {
+			t.Errorf("serving the index: %v", err)
+		}
 	}))
 	t.Cleanup(srv.Close)
 	if !strings.HasPrefix(srv.URL, "http://127.0.0.1:") {
@@ -125,7 +127,9 @@ func TestExecuteOverHTTPPassesRetries(t *testing.T) {
 			http.Error(w, "warming up", http.StatusServiceUnavailable)
 			return
 		}
-		fmt.Fprint(w, indexJSON(entry("5", "web-5", "2026-03-05T00:00:00Z", `{}`)))
+		if _, err := fmt.Fprint(w, indexJSON(entry("5", "web-5", "2026-03-05T00:00:00Z", `{}`))); err != nil {
+			t.Errorf("serving the index: %v", err)
+		}
 	}))
 	t.Cleanup(srv.Close)
 

@@ -140,7 +140,7 @@ func (p *Provisioner) upload(ctx context.Context, ui packersdk.Ui, comm packersd
 		if err != nil {
 			return err
 		}
-		defer src.Close()
+		defer func() { _ = src.Close() }() // read-only: Close cannot lose data
 		fi, err := src.Stat()
 		if err != nil {
 			return err
