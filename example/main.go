@@ -56,14 +56,20 @@ func run(ctx context.Context, out io.Writer) error {
 		}
 	}
 
-	step(out, "Finding Packer %s", acctest.PackerVersion)
+	if err := step(out, "Finding Packer %s", acctest.PackerVersion); err != nil {
+		return err
+	}
 	pk, err := acctest.EnsurePacker(ctx, acctest.EnsureOptions{Progress: os.Stderr})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "    %s (%s, from %s)\n", pk.Path, pk.Version, pk.Source)
+	if _, err := fmt.Fprintf(out, "    %s (%s, from %s)\n", pk.Path, pk.Version, pk.Source); err != nil {
+		return err
+	}
 
-	step(out, "Building %s and installing it into %s", plugin.Address, dirs["plugins"])
+	if err := step(out, "Building %s and installing it into %s", plugin.Address, dirs["plugins"]); err != nil {
+		return err
+	}
 	bin := filepath.Join(dirs["bin"], "packer-plugin-"+plugin.Name)
 	if err := command(ctx, plugin.Dir, nil, out, "go", "build", "-o", bin, ".").Run(); err != nil {
 		return fmt.Errorf("building the plugin: %w", err)
@@ -90,7 +96,9 @@ func run(ctx context.Context, out io.Writer) error {
 	}
 
 	for _, template := range []string{"base", "app"} {
-		step(out, "packer build example/%s", template)
+		if err := step(out, "packer build example/%s", template); err != nil {
+			return err
+		}
 		cmd := command(ctx, dirs["store"], env, out, pk.Path, "build", "-color=false",
 			"-var", "store="+dirs["store"], filepath.Join(exampleDir, template))
 		if err := cmd.Run(); err != nil {
@@ -98,17 +106,34 @@ func run(ctx context.Context, out io.Writer) error {
 		}
 	}
 
-	step(out, "Images in the store %s", dirs["store"])
+	if err := step(out, "Images in the store %s", dirs["store"]); err != nil {
+		return err
+	}
 	if err := printStore(ctx, out, dirs["store"]); err != nil {
 		return err
 	}
-	step(out, "What Packer published to the local HCP Packer registry")
-	printRegistry(out, reg)
-	return nil
+	if err := step(out, "What Packer published to the local HCP Packer registry"); err != nil {
+		return err
+	}
+	return printRegistry(out, reg)
 }
 
-func step(out io.Writer, format string, args ...any) {
-	fmt.Fprintf(out, "\n==> "+format+"\n", args...)
+func step(out io.Writer, format string, args ...any) error {
+	_, err := fmt.Fprintf(out, "\n==> "+format+"\n", args...)
+	return err
+}
+
+// printer writes lines to w and keeps the first write error, so the
+// listings below check it once at the end rather than after every line.
+type printer struct {
+	w   io.Writer
+	err error
+}
+
+func (p *printer) printf(format string, args ...any) {
+	if p.err == nil {
+		_, p.err = fmt.Fprintf(p.w, format, args...)
+	}
 }
 
 // command runs name in dir with env (nil: inherit), output to out, and
@@ -148,21 +173,26 @@ func printStore(ctx context.Context, out io.Writer, dir string) error {
 		return err
 	}
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "    NAME\tREGION\tID\tSOURCE\tLABELS")
+	p := &printer{w: w}
+	p.printf("    NAME\tREGION\tID\tSOURCE\tLABELS\n")
 	for _, img := range images {
-		fmt.Fprintf(w, "    %s\t%s\t%s\t%s\t%s\n", img.Name, img.Region, short(img.ID), short(img.SourceImageID), labels(img.Labels))
+		p.printf("    %s\t%s\t%s\t%s\t%s\n", img.Name, img.Region, short(img.ID), short(img.SourceImageID), labels(img.Labels))
+	}
+	if p.err != nil {
+		return p.err
 	}
 	return w.Flush()
 }
 
-func printRegistry(out io.Writer, reg *registry.Server) {
+func printRegistry(out io.Writer, reg *registry.Server) error {
+	p := &printer{w: out}
 	for _, b := range reg.Buckets() {
-		fmt.Fprintf(out, "bucket %s  labels %s\n", b.Name, labels(b.Labels))
+		p.printf("bucket %s  labels %s\n", b.Name, labels(b.Labels))
 		for _, v := range reg.Versions() {
 			if v.Bucket != b.Name {
 				continue
 			}
-			fmt.Fprintf(out, "  version %s  fingerprint %s  status %s\n", v.Name, v.Fingerprint, v.Status)
+			p.printf("  version %s  fingerprint %s  status %s\n", v.Name, v.Fingerprint, v.Status)
 		}
 		for _, bd := range reg.Builds() {
 			if bd.Bucket != b.Name {
@@ -172,16 +202,17 @@ func printRegistry(out io.Writer, reg *registry.Server) {
 			for _, s := range bd.StatusHistory {
 				history = append(history, strings.TrimPrefix(string(s), "BUILD_"))
 			}
-			fmt.Fprintf(out, "  build %s  platform %s  status %s\n", bd.ComponentType, bd.Platform, strings.Join(history, " -> "))
-			fmt.Fprintf(out, "    labels %s\n", labels(bd.Labels))
+			p.printf("  build %s  platform %s  status %s\n", bd.ComponentType, bd.Platform, strings.Join(history, " -> "))
+			p.printf("    labels %s\n", labels(bd.Labels))
 			if bd.SourceExternalID != "" {
-				fmt.Fprintf(out, "    source image %s\n", short(bd.SourceExternalID))
+				p.printf("    source image %s\n", short(bd.SourceExternalID))
 			}
 			for _, a := range bd.Artifacts {
-				fmt.Fprintf(out, "    artifact %s in %s\n", short(a.ExternalID), a.Region)
+				p.printf("    artifact %s in %s\n", short(a.ExternalID), a.Region)
 			}
 		}
 	}
+	return p.err
 }
 
 // short abbreviates a sha256 image id the way docker does, for tables.
