@@ -3,10 +3,11 @@ package acctest
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 
@@ -110,7 +111,7 @@ func (c *Case) validate() error {
 	if len(c.Steps) == 0 {
 		errs = append(errs, fieldErr("Steps", errors.New("at least one step is required")))
 	}
-	for _, name := range sortedKeys(c.Files) {
+	for _, name := range slices.Sorted(maps.Keys(c.Files)) {
 		if err := checkRelPath(name); err != nil {
 			errs = append(errs, fieldErr(fmt.Sprintf("Files[%q]", name), err))
 		}
@@ -227,13 +228,4 @@ func checkRelPath(name string) error {
 		return errors.New("must stay inside the work directory")
 	}
 	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 )
@@ -114,7 +116,7 @@ func isolatedEnv(base []string, iso isolation, mode WireMode, layers ...map[stri
 		set("PACKER_FORCE_GOB", "1")
 	}
 	for _, layer := range layers {
-		for _, k := range sortedKeys(layer) {
+		for _, k := range slices.Sorted(maps.Keys(layer)) {
 			set(k, layer[k])
 		}
 	}

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -205,7 +207,7 @@ func newRun(t testing.TB, c *Case, mode WireMode, pk *Packer, plugin *Plugin, in
 	if err := linkTree(installed, run.PluginDir); err != nil {
 		return nil, fmt.Errorf("laying out plugin directory %s: %w", run.PluginDir, err)
 	}
-	for _, name := range sortedKeys(c.Files) {
+	for _, name := range slices.Sorted(maps.Keys(c.Files)) {
 		p := filepath.Join(run.Dir, filepath.FromSlash(name))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return nil, fieldErr(fmt.Sprintf("Files[%q]", name), err)
@@ -254,7 +256,7 @@ func (r *Run) stepFiles(i int, s *Step) (stepFiles, error) {
 // buildCmd describes step i's packer build without running it.
 func (r *Run) buildCmd(i int, s *Step, f stepFiles) packerCmd {
 	args := []string{"build", "-machine-readable", "-color=false"}
-	for _, k := range sortedKeys(s.Vars) {
+	for _, k := range slices.Sorted(maps.Keys(s.Vars)) {
 		args = append(args, "-var", k+"="+s.Vars[k])
 	}
 	args = append(args, s.Args...)

@@ -5,9 +5,10 @@ package image
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"path"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -128,7 +129,7 @@ func (c *Config) prepare(raws ...interface{}) (settings, error) {
 			errs = append(errs, fmt.Errorf("name: %q is not a valid glob: %v", c.Name, err))
 		}
 	}
-	for _, k := range sortedKeys(c.Labels) {
+	for _, k := range slices.Sorted(maps.Keys(c.Labels)) {
 		if err := scaffolding.ValidateLabel(k, c.Labels[k]); err != nil {
 			errs = append(errs, fmt.Errorf("labels: %v", err))
 		}
@@ -180,13 +181,4 @@ func redactURL(store string) string {
 		return scheme + "://REDACTED@" + rest[at+1:]
 	}
 	return store
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -3,6 +3,8 @@ package image
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -113,7 +115,7 @@ func describeFilter(f scaffolding.ImageFilter) string {
 	}
 	if len(f.Labels) > 0 {
 		kv := make([]string, 0, len(f.Labels))
-		for _, k := range sortedKeys(f.Labels) {
+		for _, k := range slices.Sorted(maps.Keys(f.Labels)) {
 			kv = append(kv, fmt.Sprintf("%s=%q", k, f.Labels[k]))
 		}
 		parts = append(parts, "labels {"+strings.Join(kv, ", ")+"}")

@@ -5,9 +5,10 @@ package scaffolding
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -174,7 +175,7 @@ func (c *Config) prepare(raws ...interface{}) (settings, error) {
 		}
 	}
 
-	for _, k := range sortedKeys(c.Env) {
+	for _, k := range slices.Sorted(maps.Keys(c.Env)) {
 		if !envKeyRe.MatchString(k) {
 			errs = append(errs, fmt.Errorf("env: key %q is not a valid variable name (letters, digits and _, not starting with a digit)", k))
 		}
@@ -216,13 +217,4 @@ func modeFromUnix(m uint32) os.FileMode {
 		mode |= os.ModeSticky
 	}
 	return mode
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

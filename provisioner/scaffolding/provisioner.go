@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -160,7 +162,7 @@ func (p *Provisioner) envPrefix(ictx *interpolate.Context) (string, error) {
 	}
 	var b strings.Builder
 	b.WriteString("export")
-	for _, k := range sortedKeys(p.config.Env) {
+	for _, k := range slices.Sorted(maps.Keys(p.config.Env)) {
 		v, err := interpolate.RenderOnce(p.config.Env[k], ictx)
 		if err != nil {
 			// The value may be a secret: name only the key.
