@@ -241,3 +241,36 @@ func noInstanceLeft(r *acctest.Result) error {
 	}
 	return nil
 }
+
+// TestAccBuilder_timeoutLeavesNothing cancels the build mid-provisioning
+// (Packer's own provisioner timeout cancels the build's context) and checks
+// that the instance is gone and no image or temporary file was left.
+func TestAccBuilder_timeoutLeavesNothing(t *testing.T) {
+	t.Parallel()
+	acctest.Test(t, acctest.Case{
+		Steps: []acctest.Step{{
+			Template: `
+source "scaffolding" "slow" {
+  store      = "store"
+  image_name = "slow"
+}
+
+build {
+  sources = ["source.scaffolding.slow"]
+
+  provisioner "scaffolding" {
+    timeout = "2s"
+    inline  = ["echo started > started.txt", "sleep 600"]
+  }
+}
+`,
+			ExpectError: regexp.MustCompile(`(?i)timeout|deadline|cancel`),
+			Checks: []acctest.Check{
+				acctest.ArtifactCount(0),
+				imagecheck.StoreImages("store", scaffolding.ImageFilter{}, 0),
+				imagecheck.NoTempFiles("store"),
+				acctest.CheckFunc(noInstanceLeft),
+			},
+		}},
+	})
+}
