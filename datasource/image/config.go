@@ -1,4 +1,5 @@
 //go:generate go tool packer-sdc mapstructure-to-hcl2 -type Config,DatasourceOutput
+//go:generate go run github.com/example/packer-plugin-scaffolding/tools/structdocs
 
 package image
 
