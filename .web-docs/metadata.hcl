@@ -2,9 +2,9 @@
 # component pages in docs/; DO NOT EDIT. Run `make generate` instead.
 
 integration {
+  identifier  = "packer/example/scaffolding"
   name        = "Scaffolding"
   description = "A working example of every Packer component type, with an acceptance-test harness that runs them through a real Packer."
-  identifier  = "packer/example/scaffolding"
   # The builder and the copy post-processor publish image metadata to HCP
   # Packer (their artifacts answer par.artifact.metadata). Drop the flag if
   # yours do not.

@@ -24,6 +24,10 @@ type options struct {
 	// repository root exists, and whether it is a directory.
 	Exists func(rel string) (exists, isDir bool)
 
+	// Identifier is the integration's identifier when integration.hcl
+	// sets none, derived from the module path.
+	Identifier string
+
 	// portal is the site path of the integration in the portal,
 	// "/packer/integrations/<org>/<name>"; compile sets it from the
 	// identifier in integration.hcl.
@@ -57,7 +61,7 @@ func compile(docs fs.FS, opt options) (map[string][]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s/%s: %w", opt.DocsDir, integrationFile, err)
 	}
-	in, err := parseIntegration(src, opt.DocsDir+"/"+integrationFile)
+	in, err := parseIntegration(src, opt.DocsDir+"/"+integrationFile, opt.Identifier)
 	if err != nil {
 		return nil, err
 	}

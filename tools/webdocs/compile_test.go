@@ -176,12 +176,12 @@ func TestCompileErrors(t *testing.T) {
 		{"component block in integration.hcl", func(fs fstest.MapFS) {
 			fs["integration.hcl"] = &fstest.MapFile{Data: []byte(strings.Replace(testIntegration, "flags", "component {\n}\n  flags", 1))}
 		}, "docs/integration.hcl:7: component blocks are generated from the component pages"},
-		{"no identifier", func(fs fstest.MapFS) {
-			fs["integration.hcl"] = &fstest.MapFile{Data: []byte("integration {\n  name = \"Q\"\n  description = \"d\"\n}\n")}
-		}, "docs/integration.hcl: the integration block must set identifier"},
+		{"no description", func(fs fstest.MapFS) {
+			fs["integration.hcl"] = &fstest.MapFile{Data: []byte("integration {\n  name = \"Q\"\n}\n")}
+		}, "docs/integration.hcl: the integration block must set description"},
 		{"bad identifier", func(fs fstest.MapFS) {
 			fs["integration.hcl"] = &fstest.MapFile{Data: []byte(strings.Replace(testIntegration, "packer/acme/quokka", "acme/quokka", 1))}
-		}, `docs/integration.hcl:5: identifier must be a string "packer/<org>/<name>"`},
+		}, `docs/integration.hcl: identifier "acme/quokka" is not of the form "packer/<org>/<name>"`},
 		{"no README", func(fs fstest.MapFS) { delete(fs, "README.md") }, "docs/README.md:"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -192,6 +192,25 @@ func TestCompileErrors(t *testing.T) {
 				t.Errorf("expected an error containing %q, found: %v", tc.want, err)
 			}
 		})
+	}
+}
+
+// TestCompileDerivedIdentifier: without an identifier in integration.hcl,
+// metadata.hcl and the portal links use the one derived from the module.
+func TestCompileDerivedIdentifier(t *testing.T) {
+	fs := testDocs()
+	fs["integration.hcl"] = &fstest.MapFile{Data: []byte(strings.Replace(testIntegration, "  identifier  = \"packer/acme/quokka\"\n", "", 1))}
+	opt := testOptions()
+	opt.Identifier = identifierFor("github.com/zoo/packer-plugin-owl")
+	out, err := compile(fs, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if meta := string(out["metadata.hcl"]); !strings.Contains(meta, "integration {\n  identifier  = \"packer/zoo/owl\"\n  name        = \"Quokka\"\n") {
+		t.Errorf("expected the derived identifier first in the block, found:\n%s", meta)
+	}
+	if readme := string(out["README.md"]); !strings.Contains(readme, "(/packer/integrations/zoo/owl/latest/components/builder/quokka#example)") {
+		t.Errorf("expected portal links under the derived identifier, found:\n%s", readme)
 	}
 }
 

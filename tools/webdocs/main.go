@@ -13,7 +13,9 @@
 //     .web-docs/components/<type>/<slug>/README.md, without its front matter
 //     and its top heading (the portal adds its own title);
 //   - docs/integration.hcl, plus one component block per page (named by the
-//     page's nav_title), becomes .web-docs/metadata.hcl.
+//     page's nav_title), becomes .web-docs/metadata.hcl; without an
+//     identifier it gets packer/ORG/NAME from the module path
+//     github.com/ORG/packer-plugin-NAME.
 //
 // Relative links become links to the repository on GitHub, and a link to a
 // file that does not exist is an error. Files are only rewritten when their
@@ -105,9 +107,10 @@ func build(root, module, docs, partials, ref string) (map[string][]byte, error) 
 		return nil, err
 	}
 	return compile(os.DirFS(rendered), options{
-		DocsDir: filepath.ToSlash(filepath.Clean(docs)),
-		RepoURL: repo,
-		Ref:     ref,
+		DocsDir:    filepath.ToSlash(filepath.Clean(docs)),
+		RepoURL:    repo,
+		Identifier: identifierFor(module),
+		Ref:        ref,
 		Exists: func(rel string) (bool, bool) {
 			fi, err := os.Stat(filepath.Join(root, filepath.FromSlash(rel)))
 			if err != nil {

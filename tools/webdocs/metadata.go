@@ -26,14 +26,17 @@ type integration struct {
 	// Identifier is "packer/<org>/<name>", where the integration is
 	// registered.
 	Identifier string
+	// derived is true when the identifier was not in the file.
+	derived bool
 }
 
 var identifierRe = regexp.MustCompile(`^packer/[^/\s]+/[^/\s]+$`)
 
 // parseIntegration reads integration.hcl (named file in errors): a single
-// integration block that sets at least name, description and identifier,
-// and no components.
-func parseIntegration(src []byte, file string) (*integration, error) {
+// integration block that sets at least name and description, and no
+// components. Without an identifier, the integration gets defaultID, so
+// that it follows the module path through a rename.
+func parseIntegration(src []byte, file, defaultID string) (*integration, error) {
 	f, diags := hclsyntax.ParseConfig(src, file, hcl.InitialPos)
 	if diags.HasErrors() {
 		return nil, fmt.Errorf("%s: %s", file, diags.Error())
@@ -46,7 +49,7 @@ func parseIntegration(src []byte, file string) (*integration, error) {
 	if len(block.Labels) > 0 {
 		return nil, fmt.Errorf("%s:%d: the integration block takes no labels", file, block.TypeRange.Start.Line)
 	}
-	for _, attr := range []string{"name", "description", "identifier"} {
+	for _, attr := range []string{"name", "description"} {
 		if _, ok := block.Body.Attributes[attr]; !ok {
 			return nil, fmt.Errorf("%s: the integration block must set %s", file, attr)
 		}
@@ -56,12 +59,28 @@ func parseIntegration(src []byte, file string) (*integration, error) {
 			return nil, fmt.Errorf("%s:%d: component blocks are generated from the component pages; remove this one", file, b.TypeRange.Start.Line)
 		}
 	}
-	attr := block.Body.Attributes["identifier"]
-	v, diags := attr.Expr.Value(nil)
-	if diags.HasErrors() || v.Type() != cty.String || v.IsNull() || !identifierRe.MatchString(v.AsString()) {
-		return nil, fmt.Errorf("%s:%d: identifier must be a string \"packer/<org>/<name>\"", file, attr.SrcRange.Start.Line)
+	in := &integration{src: src, file: file, block: block, Identifier: defaultID, derived: true}
+	if attr, ok := block.Body.Attributes["identifier"]; ok {
+		v, diags := attr.Expr.Value(nil)
+		if diags.HasErrors() || v.Type() != cty.String || v.IsNull() {
+			return nil, fmt.Errorf("%s:%d: identifier must be a string \"packer/<org>/<name>\"", file, attr.SrcRange.Start.Line)
+		}
+		in.Identifier, in.derived = v.AsString(), false
 	}
-	return &integration{src: src, file: file, block: block, Identifier: v.AsString()}, nil
+	if !identifierRe.MatchString(in.Identifier) {
+		return nil, fmt.Errorf("%s: identifier %q is not of the form \"packer/<org>/<name>\"", file, in.Identifier)
+	}
+	return in, nil
+}
+
+// identifierFor derives an integration identifier from a module path:
+// github.com/ORG/packer-plugin-NAME gives packer/ORG/NAME.
+func identifierFor(module string) string {
+	parts := strings.Split(module, "/")
+	if len(parts) < 3 {
+		return ""
+	}
+	return "packer/" + parts[1] + "/" + strings.TrimPrefix(parts[2], "packer-plugin-")
 }
 
 // metadata writes the integration's metadata.hcl: the integration block,
@@ -77,10 +96,26 @@ func (in *integration) metadata(comps []component) ([]byte, error) {
 	}
 	// The components go just before the integration block's closing brace.
 	end := block.CloseBraceRange.Start.Byte
-	head := bytes.TrimRight(src[block.TypeRange.Start.Byte:end], " \t\n")
 	var out bytes.Buffer
 	out.WriteString(metadataHeader)
-	out.Write(head)
+	if in.derived {
+		// After the opening brace's line.
+		open := block.OpenBraceRange.End.Byte
+		nl := bytes.IndexByte(src[open:end], '\n')
+		if nl < 0 {
+			return nil, fmt.Errorf("%s:%d: put the integration block's attributes on their own lines", in.file, block.OpenBraceRange.Start.Line)
+		}
+		out.Write(src[block.TypeRange.Start.Byte : open+nl+1])
+		// Aligned like hclfmt aligns the name attribute below it.
+		pad := 1
+		if name := block.Body.Attributes["name"]; name.NameRange.Start.Line == name.EqualsRange.Start.Line {
+			pad = max(1, name.EqualsRange.Start.Column-name.NameRange.Start.Column-len("identifier"))
+		}
+		fmt.Fprintf(&out, "  identifier%s= %s\n", strings.Repeat(" ", pad), hclString(in.Identifier))
+		out.Write(bytes.TrimRight(src[open+nl+1:end], " \t\n"))
+	} else {
+		out.Write(bytes.TrimRight(src[block.TypeRange.Start.Byte:end], " \t\n"))
+	}
 	out.WriteString("\n")
 	out.WriteString(comp.String())
 	out.WriteString("}\n")
