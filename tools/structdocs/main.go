@@ -1,20 +1,3 @@
-// Command structdocs runs `packer-sdc struct-markdown` on one Go file, from a
-// go:generate line:
-//
-//	//go:generate go run github.com/example/packer-plugin-scaffolding/tools/structdocs
-//
-// packer-sdc finds the project root by walking up from the file to the first
-// directory whose name starts with "packer-plugin-", and writes the partials
-// under <root>/docs-partials/. In a checkout with any other name (a CI
-// workspace, a clone into "src") it finds none and loops forever on "/".
-// structdocs hands it the file through a temporary symlink named
-// packer-plugin-<name> that points at the module root, so the partials land in
-// this module's docs-partials/ wherever the checkout lives.
-//
-// It also makes the output exact: before the run it removes the partials
-// generated from this file earlier (so a renamed or deleted struct leaves
-// nothing behind), and after it removes those of unexported structs, which
-// packer-sdc writes for any struct with a doc comment.
 package main
 
 import (
@@ -78,7 +61,7 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
+	defer func() { _ = os.RemoveAll(tmp) }()
 	link := filepath.Join(tmp, linkName(module))
 	if err := os.Symlink(root, link); err != nil {
 		return fmt.Errorf("linking %s as %s for packer-sdc: %w", root, link, err)
@@ -181,7 +164,7 @@ func generatedFrom(p string) (typ, source string, err error) {
 	if err != nil {
 		return "", "", err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only
 	line, err := bufio.NewReader(f).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
 		return "", "", fmt.Errorf("%s: %w", p, err)
