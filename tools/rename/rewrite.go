@@ -41,6 +41,10 @@ func newReplacer(from, to identity) *replacer {
 	if from.Org != "" && to.Org != "" {
 		// BuilderIDs are conventionally "<org>.<name>".
 		exact[from.Org+"."+from.Name] = to.Org + "." + to.Name
+		// "<org>/<name>" outside the address: the integration identifier
+		// (packer/<org>/<name>) and portal links
+		// (/packer/integrations/<org>/<name>/...) in the generated docs.
+		exact[from.Org+"/"+from.Name] = to.Org + "/" + to.Name
 	}
 	literals := make([]string, 0, len(exact))
 	for k := range exact {
