@@ -94,7 +94,9 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 	if err, ok := state.GetOk("error"); ok {
 		return nil, err.(error)
 	}
-	if _, ok := state.GetOk(multistep.StateCancelled); ok {
+	// The runner marks cancellation from a goroutine, so a step that halts
+	// because its context was cancelled can race it: ctx says for sure.
+	if _, ok := state.GetOk(multistep.StateCancelled); ok || ctx.Err() != nil {
 		return nil, nil
 	}
 	if _, ok := state.GetOk(multistep.StateHalted); ok {
