@@ -2,7 +2,6 @@ package acctest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -13,7 +12,7 @@ import (
 	"strings"
 	"sync"
 
-	"golang.org/x/mod/modfile"
+	"github.com/example/packer-plugin-scaffolding/internal/gomod"
 )
 
 // Plugin is the plugin under test: where its main package is and the
@@ -83,7 +82,7 @@ func (p *Plugin) resolve() error {
 		if err != nil {
 			return err
 		}
-		root, _, err := findModule(wd)
+		root, _, err := gomod.Find(wd)
 		if err != nil {
 			return err
 		}
@@ -95,7 +94,7 @@ func (p *Plugin) resolve() error {
 	}
 	p.Dir = abs
 	if p.Name == "" || p.Address == "" {
-		_, modPath, err := findModule(p.Dir)
+		_, modPath, err := gomod.Find(p.Dir)
 		if err != nil {
 			return err
 		}
@@ -111,29 +110,6 @@ func (p *Plugin) resolve() error {
 		}
 	}
 	return p.validate()
-}
-
-// findModule walks up from dir to the nearest go.mod and returns its
-// directory and module path.
-func findModule(dir string) (root, modulePath string, err error) {
-	for d := dir; ; {
-		data, err := os.ReadFile(filepath.Join(d, "go.mod"))
-		if err == nil {
-			mp := modfile.ModulePath(data)
-			if mp == "" {
-				return "", "", fmt.Errorf("%s: no module line", filepath.Join(d, "go.mod"))
-			}
-			return d, mp, nil
-		}
-		if !errors.Is(err, fs.ErrNotExist) {
-			return "", "", err
-		}
-		parent := filepath.Dir(d)
-		if parent == d {
-			return "", "", fmt.Errorf("no go.mod in %s or any parent directory", dir)
-		}
-		d = parent
-	}
 }
 
 // builtPlugin is a plugin compiled and installed once per test process.

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/example/packer-plugin-scaffolding/internal/gomod"
 )
 
 func TestPluginFromModulePath(t *testing.T) {
@@ -61,7 +63,7 @@ func TestPluginResolve(t *testing.T) {
 	if err := (&Plugin{Dir: mod}).resolve(); err == nil || !strings.Contains(err.Error(), "no module line") {
 		t.Errorf("expected a go.mod without module line to be an error, found %v", err)
 	}
-	if _, _, err := findModule(string(filepath.Separator)); err == nil || !strings.Contains(err.Error(), "no go.mod") {
+	if _, _, err := gomod.Find(string(filepath.Separator)); err == nil || !strings.Contains(err.Error(), "no go.mod") {
 		t.Errorf("expected no module above the root, found %v", err)
 	}
 }

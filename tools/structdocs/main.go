@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"go/token"
@@ -13,6 +12,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"github.com/example/packer-plugin-scaffolding/internal/gomod"
 )
 
 func main() {
@@ -42,7 +43,7 @@ func run(args []string) error {
 	if _, err := os.Stat(abs); err != nil {
 		return err
 	}
-	root, module, err := moduleRoot(filepath.Dir(abs))
+	root, module, err := gomod.Find(filepath.Dir(abs))
 	if err != nil {
 		return err
 	}
@@ -76,39 +77,6 @@ func run(args []string) error {
 	}
 
 	return removePartials(partials, rel, func(typ string) bool { return !token.IsExported(typ) })
-}
-
-// moduleRoot walks up from dir to the directory holding go.mod and returns
-// it with the module path.
-func moduleRoot(dir string) (root, module string, err error) {
-	for d := dir; ; {
-		data, err := os.ReadFile(filepath.Join(d, "go.mod"))
-		if err == nil {
-			m := modulePath(data)
-			if m == "" {
-				return "", "", fmt.Errorf("%s: no module line", filepath.Join(d, "go.mod"))
-			}
-			return d, m, nil
-		}
-		if !errors.Is(err, os.ErrNotExist) {
-			return "", "", err
-		}
-		parent := filepath.Dir(d)
-		if parent == d {
-			return "", "", fmt.Errorf("no go.mod in %s or any parent", dir)
-		}
-		d = parent
-	}
-}
-
-func modulePath(gomod []byte) string {
-	sc := bufio.NewScanner(bytes.NewReader(gomod))
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "module"); ok && rest != "" && (rest[0] == ' ' || rest[0] == '\t') {
-			return strings.Trim(strings.TrimSpace(rest), `"`)
-		}
-	}
-	return ""
 }
 
 // linkName is the name packer-sdc must see as the project root: the

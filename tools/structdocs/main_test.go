@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/example/packer-plugin-scaffolding/internal/gomod"
 )
 
 func TestLinkName(t *testing.T) {
@@ -16,18 +18,6 @@ func TestLinkName(t *testing.T) {
 	} {
 		if got := linkName(module); got != want {
 			t.Errorf("linkName(%q): expected %q, found %q", module, want, got)
-		}
-	}
-}
-
-func TestModulePath(t *testing.T) {
-	for src, want := range map[string]string{
-		"// c\nmodule github.com/acme/x\n\ngo 1.26\n": "github.com/acme/x",
-		"module \"github.com/acme/y\"\n":              "github.com/acme/y",
-		"modulex foo\n":                               "",
-	} {
-		if got := modulePath([]byte(src)); got != want {
-			t.Errorf("modulePath(%q): expected %q, found %q", src, want, got)
 		}
 	}
 }
@@ -57,7 +47,7 @@ func TestRunOutsidePluginDir(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ourRoot, _, err := moduleRoot(here)
+	ourRoot, _, err := gomod.Find(here)
 	if err != nil {
 		t.Fatal(err)
 	}

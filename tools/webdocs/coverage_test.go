@@ -19,6 +19,7 @@ import (
 
 	"github.com/example/packer-plugin-scaffolding/builder/scaffolding"
 	"github.com/example/packer-plugin-scaffolding/datasource/image"
+	"github.com/example/packer-plugin-scaffolding/internal/gomod"
 	"github.com/example/packer-plugin-scaffolding/post-processor/copy"
 	provisioner "github.com/example/packer-plugin-scaffolding/provisioner/scaffolding"
 )
@@ -314,7 +315,7 @@ func repoRoot(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	root, _, err := moduleRoot(wd)
+	root, _, err := gomod.Find(wd)
 	if err != nil {
 		t.Fatal(err)
 	}

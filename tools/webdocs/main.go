@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -10,6 +9,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/example/packer-plugin-scaffolding/internal/gomod"
 )
 
 func main() {
@@ -36,7 +37,7 @@ func run(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	root, module, err := moduleRoot(wd)
+	root, module, err := gomod.Find(wd)
 	if err != nil {
 		return err
 	}
@@ -114,30 +115,6 @@ func renderDocs(root, src, partials, dst string) error {
 		return fmt.Errorf("go tool packer-sdc renderdocs -src %s -partials %s: %w\n%s", src, partials, err, output.String())
 	}
 	return nil
-}
-
-// moduleRoot walks up from dir to the directory holding go.mod and returns
-// it with the module path.
-func moduleRoot(dir string) (root, module string, err error) {
-	for d := dir; ; {
-		data, err := os.ReadFile(filepath.Join(d, "go.mod"))
-		if err == nil {
-			for _, line := range strings.Split(string(data), "\n") {
-				if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "module"); ok && rest != "" && (rest[0] == ' ' || rest[0] == '\t') {
-					return d, strings.Trim(strings.TrimSpace(rest), `"`), nil
-				}
-			}
-			return "", "", fmt.Errorf("%s: no module line", filepath.Join(d, "go.mod"))
-		}
-		if !errors.Is(err, os.ErrNotExist) {
-			return "", "", err
-		}
-		parent := filepath.Dir(d)
-		if parent == d {
-			return "", "", fmt.Errorf("no go.mod in %s or any parent", dir)
-		}
-		d = parent
-	}
 }
 
 // repoURL turns a module path on github.com into the repository's web

@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/example/packer-plugin-scaffolding/internal/gomod"
 )
 
 // TestWebDocsUpToDate checks that .web-docs/ is what docs/ and
@@ -18,7 +20,7 @@ import (
 // fails here and not only in CI's diff.
 func TestWebDocsUpToDate(t *testing.T) {
 	root := repoRoot(t)
-	_, module, err := moduleRoot(root)
+	_, module, err := gomod.Find(root)
 	if err != nil {
 		t.Fatal(err)
 	}
