@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/example/packer-plugin-scaffolding/internal/atomicfile"
 )
 
 // The layout of a store directory:
@@ -243,35 +245,7 @@ func writeIndexFile(dir string, idx *storeIndex) error {
 		return err
 	}
 	data = append(data, '\n')
-	return writeFileAtomic(filepath.Join(dir, indexFileName), data, 0o644)
-}
-
-// writeFileAtomic writes data to a temporary file beside name and renames it
-// over name once it is complete and synced.
-func writeFileAtomic(name string, data []byte, perm os.FileMode) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = tmp.Close()
-			_ = os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = tmp.Write(data); err != nil {
-		return err
-	}
-	if err = tmp.Chmod(perm); err != nil && !errors.Is(err, errors.ErrUnsupported) {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), name)
+	return atomicfile.WriteFile(filepath.Join(dir, indexFileName), data, 0o644)
 }
 
 // filterImages returns the entries that match f, newest first, converted

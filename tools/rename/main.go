@@ -309,6 +309,9 @@ func apply(root string, changes []change) error {
 	return nil
 }
 
+// writeFile replaces name atomically. It does not use internal/atomicfile:
+// this tool is never rewritten by a rename, so it must not import the
+// module's own packages, whose import paths a rename changes.
 func writeFile(name string, data []byte, mode fs.FileMode) error {
 	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".rename-*")
 	if err != nil {

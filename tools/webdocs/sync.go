@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+
+	"github.com/example/packer-plugin-scaffolding/internal/atomicfile"
 )
 
 // diff lists, sorted, the files of dir that differ from files: changed,
@@ -105,30 +107,11 @@ func removeEmptyParents(root, d string) error {
 	return nil
 }
 
-// writeFileAtomic writes data to a temporary file next to p and renames it
-// into place, so that p is never half-written.
-func writeFileAtomic(p string, data []byte) (err error) {
+// writeFileAtomic creates p's directory and writes p atomically, so that p
+// is never half-written.
+func writeFileAtomic(p string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(p), "."+filepath.Base(p)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = tmp.Close()
-			_ = os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = tmp.Write(data); err != nil {
-		return err
-	}
-	if err = tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), p)
+	return atomicfile.WriteFile(p, data, 0o644)
 }

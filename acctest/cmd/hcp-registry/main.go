@@ -3,20 +3,19 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"syscall"
 
 	"github.com/example/packer-plugin-scaffolding/acctest/registry"
+	"github.com/example/packer-plugin-scaffolding/internal/atomicfile"
 )
 
 func main() {
@@ -100,7 +99,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// The file first: whoever waits for the lines on stdout may read it next.
 	exports := exportLines(srv.EnvMap())
 	if *envFile != "" {
-		if err := writeFileAtomic(*envFile, []byte(exports)); err != nil {
+		if err := atomicfile.WriteFile(*envFile, []byte(exports), 0o600); err != nil {
 			return fmt.Errorf("-env-file: %w", err)
 		}
 	}
@@ -120,7 +119,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	state = append(state, '\n')
 	if *stateFile != "" {
-		if err := writeFileAtomic(*stateFile, state); err != nil {
+		if err := atomicfile.WriteFile(*stateFile, state, 0o600); err != nil {
 			return fmt.Errorf("-state-file: %w", err)
 		}
 		logger.Printf("recorded state written to %s", *stateFile)
@@ -183,28 +182,4 @@ func shortPath(p string) string {
 		return "..." + rest[j:]
 	}
 	return p
-}
-
-// writeFileAtomic writes data to a temporary file next to path and renames
-// it into place, so a reader never sees half a file.
-func writeFileAtomic(path string, data []byte) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			// The failure in err is the one to report; tmp may be closed
-			// already, so this Close's own error means nothing.
-			_ = tmp.Close()
-			err = errors.Join(err, os.Remove(tmp.Name()))
-		}
-	}()
-	if _, err = tmp.Write(data); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
