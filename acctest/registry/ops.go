@@ -28,6 +28,13 @@ const (
 	OpGetEnforcedBlocks Op = "GetEnforcedBlocksByBucket"
 	OpGetChannel        Op = "GetChannel"
 	OpUpdateChannel     Op = "UpdateChannel"
+	// OpListOrganizations and OpListProjects are the resource-manager
+	// lookups Packer makes when HCP_ORGANIZATION_ID or HCP_PROJECT_ID is
+	// not set.
+	OpListOrganizations Op = "OrganizationServiceList"
+	OpListProjects      Op = "ProjectServiceList"
+	OpGetOrganization   Op = "OrganizationServiceGet"
+	OpGetProject        Op = "ProjectServiceGet"
 	// OpUnknown is any request no route matches. It is answered 404 with
 	// code 5 and recorded, so a test can notice Packer calling something the
 	// emulator does not know (an API drift).

@@ -70,6 +70,9 @@ type Server struct {
 	serving sync.WaitGroup
 	tokens  map[string]bool
 	now     func() time.Time
+	// startedAt is when Start ran: the creation time of the emulator's
+	// organization and project.
+	startedAt time.Time
 
 	buckets  []*Bucket
 	versions []*Version
@@ -127,6 +130,7 @@ func (s *Server) Start() error {
 	if s.ProjectID == "" {
 		s.ProjectID = "proj-" + strings.ToLower(newULID(s.now()))
 	}
+	s.startedAt = s.now().UTC()
 	cert, err := selfSignedCert(s.now())
 	if err != nil {
 		return err
@@ -253,6 +257,13 @@ func (s *Server) routes() http.Handler {
 	api("GET", "/enforced_blocks/bucket/{bucket}", OpGetEnforcedBlocks, s.getEnforcedBlocks)
 	api("GET", "/buckets/{bucket}/channels/{channel}", OpGetChannel, s.getChannel)
 	api("PATCH", "/buckets/{bucket}/channels/{channel}", OpUpdateChannel, s.updateChannel)
+	rm := func(path string, op Op, h handler) {
+		mux.Handle("GET "+rmPrefix+path, s.wrap(op, true, h))
+	}
+	rm("/organizations", OpListOrganizations, s.listOrganizations)
+	rm("/organizations/{id}", OpGetOrganization, s.getOrganization)
+	rm("/projects", OpListProjects, s.listProjects)
+	rm("/projects/{id}", OpGetProject, s.getProject)
 	mux.Handle("POST /oauth2/token", s.wrap(OpToken, false, s.token))
 	mux.HandleFunc("GET /_emulator/state", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, s.State())
@@ -326,6 +337,10 @@ func (s *Server) checkCaller(r *http.Request, checkAuth bool) *apiError {
 	token, ok := strings.CutPrefix(auth, "Bearer ")
 	if !ok || !s.tokens[token] {
 		return errorf(CodeUnauthenticated, "unauthenticated: a bearer token issued by this emulator is required")
+	}
+	if !strings.HasPrefix(r.URL.Path, "/packer/") {
+		// Resource-manager routes carry no location in their path.
+		return nil
 	}
 	if org := r.PathValue("org"); org != s.OrganizationID {
 		return errorf(CodePermissionDenied, fmt.Sprintf("permission denied: organization %q is not %q", org, s.OrganizationID))

@@ -281,6 +281,9 @@ func (s *Server) refreshVersion(v *Version) {
 
 func deriveStatus(builds []*Build) VersionStatus {
 	if len(builds) == 0 {
+		// Packer creates the version and then its builds: in between
+		// the service reports the version running, as Packer's own
+		// mock does.
 		return VersionRunning
 	}
 	statuses := make([]BuildStatus, 0, len(builds))
@@ -297,8 +300,9 @@ func deriveStatus(builds []*Build) VersionStatus {
 	case slices.Contains(statuses, BuildCancelled):
 		return VersionCancelled
 	default:
-		// Builds not started yet (BUILD_UNSET), for example those a
-		// `packer build -only` left out: the version is still open.
-		return VersionRunning
+		// Builds that never ran (still BUILD_UNSET), for example those a
+		// `packer build -only` left out. The API documents this state as
+		// VERSION_INCOMPLETE; the version stays open for a later run.
+		return VersionIncomplete
 	}
 }
