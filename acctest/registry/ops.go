@@ -19,6 +19,9 @@ const (
 	OpUpdateBucket  Op = "UpdateBucket"
 	OpGetVersion    Op = "GetVersion"
 	OpCreateVersion Op = "CreateVersion"
+	// OpUpdateVersion revokes, schedules the revocation of, or restores a
+	// version (Packer itself never calls it; users and tools do).
+	OpUpdateVersion Op = "UpdateVersion"
 	OpListBuilds    Op = "ListBuilds"
 	OpCreateBuild   Op = "CreateBuild"
 	OpGetBuild      Op = "GetBuild"

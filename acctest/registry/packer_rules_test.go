@@ -1,6 +1,7 @@
 package registry_test
 
 import (
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -131,4 +132,125 @@ build {
 		t.Fatalf("packer build %s succeeded without writing its file: %v\n%s", name, rerr, out)
 	}
 	return string(data), nil
+}
+
+// buildEnv runs `packer build` with extra environment variables.
+func (p *packerRun) buildEnv(template string, env ...string) (string, error) {
+	p.t.Helper()
+	cmd := p.command(template)
+	cmd.Env = append(cmd.Env, env...)
+	out, err := cmd.CombinedOutput()
+	assertNoCrash(p.t, string(out))
+	return string(out), err
+}
+
+const parentTemplate = `
+source "file" "parent" {
+  content = "parent image"
+  target  = "parent.txt"
+}
+hcp_packer_registry {
+  bucket_name = "base"
+}
+build {
+  sources = ["source.file.parent"]
+}
+`
+
+const childTemplate = `
+data "hcp-packer-version" "base" {
+  bucket_name  = "base"
+  channel_name = "release"
+}
+data "hcp-packer-artifact" "base" {
+  bucket_name         = "base"
+  version_fingerprint = data.hcp-packer-version.base.fingerprint
+  platform            = "packer.file"
+  region              = "."
+}
+source "file" "child" {
+  source = data.hcp-packer-artifact.base.external_identifier
+  target = "child.txt"
+}
+hcp_packer_registry {
+  bucket_name = "app"
+}
+build {
+  sources = ["source.file.child"]
+}
+`
+
+func TestPackerReadsChannelsRolledBackByRevocation(t *testing.T) {
+	s := registry.NewServer(t)
+	p := newPackerRun(t, s)
+	p.write("parent.pkr.hcl", parentTemplate)
+	p.write("child.pkr.hcl", childTemplate)
+	for _, fp := range []string{"base-1", "base-2"} {
+		if out, err := p.buildEnv("parent.pkr.hcl", "HCP_PACKER_BUILD_FINGERPRINT="+fp); err != nil {
+			t.Fatalf("parent build %s: %v\n%s", fp, err, out)
+		}
+		if err := s.SetChannel("base", "release", fp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out, err := p.buildEnv("child.pkr.hcl", "HCP_PACKER_BUILD_FINGERPRINT=app-1"); err != nil {
+		t.Fatalf("child build: %v\n%s", err, out)
+	}
+	if child := findBuild(t, s, "app", "file.child"); child.ParentVersionID == "" {
+		t.Fatalf("expected the child build to record its parent version, found %+v", child)
+	}
+
+	channels := `
+data "hcp-packer-version" "release" {
+  bucket_name  = "base"
+  channel_name = "release"
+}
+data "hcp-packer-version" "latest" {
+  bucket_name  = "base"
+  channel_name = "latest"
+}
+`
+	read := func(name string) string {
+		t.Helper()
+		got, err := readThroughPacker(t, p, name, channels, "${data.hcp-packer-version.release.fingerprint} ${data.hcp-packer-version.latest.fingerprint}")
+		if err != nil {
+			t.Fatalf("reading the channels through Packer: %v\n%s", err, got)
+		}
+		return got
+	}
+	childVersion := `
+data "hcp-packer-artifact" "app" {
+  bucket_name         = "app"
+  version_fingerprint = "app-1"
+  platform            = "packer.file"
+  region              = "."
+}
+`
+	if got := read("before.pkr.hcl"); got != "base-2 base-2" {
+		t.Fatalf("before the revocation: expected release and latest at base-2, found %q", got)
+	}
+
+	// Revoke base-2 through the API, as a user in the portal would.
+	c := newAPIClient(t, s)
+	if status, body := revokeNow(c, "base", "base-2", nil); status != http.StatusOK {
+		t.Fatalf("revoking base-2: %d %s", status, body)
+	}
+	if got := read("revoked.pkr.hcl"); got != "base-1 base-1" {
+		t.Errorf("after revoking base-2: expected Packer to read base-1 through release and latest, found %q", got)
+	}
+	// app-1 was built from base-2: it inherited the revocation.
+	out, err := readThroughPacker(t, p, "descendant.pkr.hcl", childVersion, "${data.hcp-packer-artifact.app.external_identifier}")
+	if err == nil || !strings.Contains(flat(out), "revoked") {
+		t.Errorf("reading the revoked descendant app-1: expected Packer to refuse it as revoked, found err=%v\n%s", err, out)
+	}
+
+	c.mustCall("PATCH", "/buckets/base/versions/base-2", map[string]any{"restore": true}, nil)
+	// Restoring does not move user channels back; latest follows.
+	if got := read("restored.pkr.hcl"); got != "base-1 base-2" {
+		t.Errorf("after restoring base-2: expected release at base-1 and latest at base-2, found %q", got)
+	}
+	got, err := readThroughPacker(t, p, "descendant-restored.pkr.hcl", childVersion, "${data.hcp-packer-artifact.app.external_identifier}")
+	if err != nil || got != "child.txt" {
+		t.Errorf("reading app-1 after the restore: expected its artifact child.txt, found %q, err=%v", got, err)
+	}
 }

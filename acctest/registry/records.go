@@ -88,6 +88,17 @@ type Version struct {
 	TemplateType string        `json:"template_type"`
 	CreatedAt    time.Time     `json:"created_at"`
 	UpdatedAt    time.Time     `json:"updated_at"`
+	// RevokeAt is when the version is (or will be) revoked; zero when it
+	// is not. See Server.RevokeVersion.
+	RevokeAt          time.Time      `json:"revoke_at,omitzero"`
+	RevocationMessage string         `json:"revocation_message,omitempty"`
+	RevocationAuthor  string         `json:"revocation_author,omitempty"`
+	RevocationType    RevocationType `json:"revocation_type,omitempty"`
+	// RevocationInheritedFrom is the ID of the revoked ancestor whose
+	// revocation this version inherited.
+	RevocationInheritedFrom string `json:"revocation_inherited_from,omitempty"`
+
+	revocation *revocationState
 }
 
 // Build is a recorded build: one source of one version.

@@ -2,7 +2,9 @@ package registry_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/example/packer-plugin-scaffolding/acctest/registry"
 )
@@ -49,4 +51,261 @@ func TestResourceManagerLookups(t *testing.T) {
 	}
 	status, body = c.raw("GET", rm+"/organizations/other", nil, c.token)
 	wantError(t, "another organization", status, body, http.StatusForbidden, registry.CodePermissionDenied)
+}
+
+// seedChild is seedVersion for one build whose source came from the
+// version parentID, as Packer reports ancestry.
+func seedChild(c *apiClient, bucket, fingerprint, parentID string) wireVersion {
+	c.t.Helper()
+	if status, _ := c.call("GET", "/buckets/"+bucket, nil); status == http.StatusNotFound {
+		c.mustCall("PUT", "/buckets", map[string]any{"name": bucket}, nil)
+	}
+	c.mustCall("POST", "/buckets/"+bucket+"/versions", map[string]any{"fingerprint": fingerprint, "template_type": "HCL2"}, nil)
+	base := "/buckets/" + bucket + "/versions/" + fingerprint + "/builds"
+	var created struct{ Build wireBuild }
+	c.mustCall("POST", base, map[string]any{"component_type": "docker.child", "status": "BUILD_UNSET"}, &created)
+	c.mustCall("PATCH", base+"/"+created.Build.ID, map[string]any{
+		"status":            "BUILD_DONE",
+		"parent_version_id": parentID,
+		"artifacts":         []map[string]string{{"external_identifier": "img-" + fingerprint, "region": "eu-1"}},
+	}, nil)
+	var got struct{ Version wireVersion }
+	c.mustCall("GET", "/buckets/"+bucket+"/versions/"+fingerprint, nil, &got)
+	return got.Version
+}
+
+func assign(c *apiClient, bucket, channel, fingerprint string) {
+	c.t.Helper()
+	c.mustCall("PATCH", "/buckets/"+bucket+"/channels/"+channel,
+		map[string]any{"version_fingerprint": fingerprint, "update_mask": "versionFingerprint"}, nil)
+}
+
+// channelAt returns the fingerprint a channel points at, "" for none.
+func channelAt(c *apiClient, bucket, channel string) string {
+	c.t.Helper()
+	var got struct{ Channel wireChannel }
+	c.mustCall("GET", "/buckets/"+bucket+"/channels/"+channel, nil, &got)
+	if got.Channel.Version == nil {
+		return ""
+	}
+	return got.Channel.Version.Fingerprint
+}
+
+type revokedVersion struct {
+	Status                  string `json:"status"`
+	RevokeAt                string `json:"revoke_at"`
+	RevocationType          string `json:"revocation_type"`
+	RevocationMessage       string `json:"revocation_message"`
+	HasDescendants          bool   `json:"has_descendants"`
+	RevocationInheritedFrom *struct {
+		VersionFingerprint string `json:"version_fingerprint"`
+		BucketName         string `json:"bucket_name"`
+	} `json:"revocation_inherited_from"`
+}
+
+func versionOf(c *apiClient, bucket, fingerprint string) revokedVersion {
+	c.t.Helper()
+	var got struct{ Version revokedVersion }
+	c.mustCall("GET", "/buckets/"+bucket+"/versions/"+fingerprint, nil, &got)
+	return got.Version
+}
+
+func revokeNow(c *apiClient, bucket, fingerprint string, extra map[string]any) (int, []byte) {
+	c.t.Helper()
+	body := map[string]any{"revoke_at": time.Now().UTC().Format(time.RFC3339Nano), "revocation_message": "CVE-1"}
+	for k, v := range extra {
+		body[k] = v
+	}
+	return c.call("PATCH", "/buckets/"+bucket+"/versions/"+fingerprint, body)
+}
+
+func TestRevocationRollsChannelsBack(t *testing.T) {
+	s := registry.NewServer(t)
+	c := newAPIClient(t, s)
+	for _, fp := range []string{"fp1", "fp2", "fp3"} {
+		seedVersion(c, "base", fp, "docker.a")
+	}
+	if err := s.SetChannel("base", "prod", ""); err != nil {
+		t.Fatal(err)
+	}
+	assign(c, "base", "prod", "fp1")
+	assign(c, "base", "prod", "fp2")
+
+	if status, body := revokeNow(c, "base", "fp2", nil); status != http.StatusOK {
+		t.Fatalf("revoke fp2: expected 200, found %d %s", status, body)
+	}
+	if v := versionOf(c, "base", "fp2"); v.Status != "VERSION_REVOKED" || v.RevokeAt == "" || v.RevocationType != "MANUAL" || v.RevocationMessage != "CVE-1" {
+		t.Errorf("fp2: expected revoked manually with its message, found %+v", v)
+	}
+	if at := channelAt(c, "base", "prod"); at != "fp1" {
+		t.Errorf("prod pointed at revoked fp2: expected it rolled back to fp1, found %q", at)
+	}
+	if at := channelAt(c, "base", "latest"); at != "fp3" {
+		t.Errorf("latest: expected it to stay at fp3, found %q", at)
+	}
+	status, body := revokeNow(c, "base", "fp2", nil)
+	wantError(t, "revoke twice", status, body, http.StatusBadRequest, registry.CodeFailedPrecondition)
+
+	if status, body := revokeNow(c, "base", "fp3", nil); status != http.StatusOK {
+		t.Fatalf("revoke fp3: expected 200, found %d %s", status, body)
+	}
+	if at := channelAt(c, "base", "latest"); at != "fp1" {
+		t.Errorf("latest pointed at revoked fp3: expected the newest valid version fp1, found %q", at)
+	}
+
+	// Restore: the version is valid again and latest follows; the user
+	// channel stays where the rollback put it.
+	c.mustCall("PATCH", "/buckets/base/versions/fp3", map[string]any{"restore": true}, nil)
+	if v := versionOf(c, "base", "fp3"); v.Status != "VERSION_ACTIVE" || v.RevokeAt != "" || v.RevocationType != "" {
+		t.Errorf("restored fp3: expected active without revocation, found %+v", v)
+	}
+	if at := channelAt(c, "base", "latest"); at != "fp3" {
+		t.Errorf("latest after restoring fp3: expected fp3, found %q", at)
+	}
+	if at := channelAt(c, "base", "prod"); at != "fp1" {
+		t.Errorf("prod after restoring fp3: expected fp1, found %q", at)
+	}
+	status, body = c.call("PATCH", "/buckets/base/versions/fp3", map[string]any{"restore": true})
+	wantError(t, "restore a valid version", status, body, http.StatusBadRequest, registry.CodeFailedPrecondition)
+
+	// Without rollback, an immediate revocation of an assigned version is
+	// refused and changes nothing.
+	status, body = revokeNow(c, "base", "fp1", map[string]any{"disable_rollback_channels": true})
+	wantError(t, "revoke an assigned version without rollback", status, body, http.StatusBadRequest, registry.CodeFailedPrecondition)
+	if v := versionOf(c, "base", "fp1"); v.Status != "VERSION_ACTIVE" {
+		t.Errorf("refused revocation: expected fp1 still active, found %+v", v)
+	}
+
+	// Revoking the only valid version left in prod's history leaves it
+	// unassigned (fp2 is revoked).
+	if status, body := revokeNow(c, "base", "fp1", nil); status != http.StatusOK {
+		t.Fatalf("revoke fp1: %d %s", status, body)
+	}
+	if at := channelAt(c, "base", "prod"); at != "" {
+		t.Errorf("prod with no valid version in its history: expected unassigned, found %q", at)
+	}
+
+	for _, bad := range []map[string]any{
+		{"revoke_at": "yesterday"},
+		{"revoke_in": "3 weeks"},
+		{"revoke_in": "1h", "revoke_at": time.Now().Format(time.RFC3339)},
+		{"restore": true, "revoke_in": "0s"},
+		{},
+	} {
+		status, body := c.call("PATCH", "/buckets/base/versions/fp3", bad)
+		wantError(t, "bad update "+string(body), status, body, http.StatusBadRequest, registry.CodeInvalidArgument)
+	}
+	status, body = c.call("PATCH", "/buckets/base/versions/nope", map[string]any{"revoke_in": "0s"})
+	wantError(t, "revoke a missing version", status, body, http.StatusNotFound, registry.CodeNotFound)
+}
+
+func TestRevocationReachesDescendants(t *testing.T) {
+	s := registry.NewServer(t)
+	c := newAPIClient(t, s)
+	base := seedVersion(c, "base", "b1", "docker.a")
+	app := seedChild(c, "app", "a1", base.ID)
+	seedChild(c, "svc", "s1", app.ID)
+	other := seedVersion(c, "other", "o1", "docker.a")
+	if err := s.SetChannel("app", "prod", "a1"); err != nil {
+		t.Fatal(err)
+	}
+	if v := versionOf(c, "base", "b1"); !v.HasDescendants {
+		t.Errorf("base b1: expected has_descendants, found %+v", v)
+	}
+
+	if status, body := revokeNow(c, "base", "b1", nil); status != http.StatusOK {
+		t.Fatalf("revoke b1: %d %s", status, body)
+	}
+	for _, d := range [][2]string{{"app", "a1"}, {"svc", "s1"}} {
+		v := versionOf(c, d[0], d[1])
+		if v.Status != "VERSION_REVOKED" || v.RevocationType != "INHERITED" || v.RevocationInheritedFrom == nil ||
+			v.RevocationInheritedFrom.VersionFingerprint != "b1" || v.RevocationInheritedFrom.BucketName != "base" {
+			t.Errorf("%s %s: expected revoked, inherited from base b1, found %+v", d[0], d[1], v)
+		}
+		if at := channelAt(c, d[0], "latest"); at != "" {
+			t.Errorf("%s latest: expected unassigned (its only version is revoked), found %q", d[0], at)
+		}
+	}
+	if at := channelAt(c, "app", "prod"); at != "" {
+		t.Errorf("app prod: expected unassigned, found %q", at)
+	}
+	if v := versionOf(c, "other", other.Fingerprint); v.Status != "VERSION_ACTIVE" {
+		t.Errorf("an unrelated version: expected active, found %+v", v)
+	}
+
+	c.mustCall("PATCH", "/buckets/base/versions/b1", map[string]any{"restore": true}, nil)
+	for _, d := range [][2]string{{"base", "b1"}, {"app", "a1"}, {"svc", "s1"}} {
+		if v := versionOf(c, d[0], d[1]); v.Status != "VERSION_ACTIVE" || v.RevokeAt != "" {
+			t.Errorf("%s %s after restoring b1: expected active again, found %+v", d[0], d[1], v)
+		}
+		if at := channelAt(c, d[0], "latest"); at != d[1] {
+			t.Errorf("%s latest after restore: expected %s, found %q", d[0], d[1], at)
+		}
+	}
+
+	// skip_descendants_revocation keeps the children.
+	if status, body := revokeNow(c, "base", "b1", map[string]any{"skip_descendants_revocation": true}); status != http.StatusOK {
+		t.Fatalf("revoke b1 alone: %d %s", status, body)
+	}
+	if v := versionOf(c, "app", "a1"); v.Status != "VERSION_ACTIVE" {
+		t.Errorf("app a1 with skip_descendants_revocation: expected active, found %+v", v)
+	}
+}
+
+func TestScheduledRevocation(t *testing.T) {
+	s := registry.NewServer(t)
+	c := newAPIClient(t, s)
+	seedVersion(c, "base", "fp1", "docker.a")
+	seedVersion(c, "base", "fp2", "docker.a")
+	status, body := c.call("PATCH", "/buckets/base/versions/fp2", map[string]any{"revoke_in": "30d"})
+	if status != http.StatusOK {
+		t.Fatalf("schedule: %d %s", status, body)
+	}
+	if v := versionOf(c, "base", "fp2"); v.Status != "VERSION_REVOCATION_SCHEDULED" || v.RevokeAt == "" {
+		t.Errorf("scheduled: expected VERSION_REVOCATION_SCHEDULED with revoke_at, found %+v", v)
+	}
+	if at := channelAt(c, "base", "latest"); at != "fp2" {
+		t.Errorf("latest before the revocation is due: expected fp2, found %q", at)
+	}
+	later := time.Now().Add(31 * 24 * time.Hour)
+	s.SetClock(func() time.Time { return later })
+	if v := versionOf(c, "base", "fp2"); v.Status != "VERSION_REVOKED" {
+		t.Errorf("after revoke_at: expected VERSION_REVOKED, found %+v", v)
+	}
+	if at := channelAt(c, "base", "latest"); at != "fp1" {
+		t.Errorf("latest after the revocation took effect: expected fp1, found %q", at)
+	}
+}
+
+func TestRevokeVersionHelpers(t *testing.T) {
+	s := registry.NewServer(t)
+	c := newAPIClient(t, s)
+	seedVersion(c, "base", "fp1", "docker.a")
+	seedVersion(c, "base", "fp2", "docker.a")
+	if err := s.RevokeVersion("base", "fp2"); err != nil {
+		t.Fatal(err)
+	}
+	if at := channelAt(c, "base", "latest"); at != "fp1" {
+		t.Errorf("latest after RevokeVersion(fp2): expected fp1, found %q", at)
+	}
+	if err := s.RevokeVersion("base", "fp2"); err == nil || !strings.Contains(err.Error(), "already revoked") {
+		t.Errorf("RevokeVersion twice: expected an error saying so, found %v", err)
+	}
+	if err := s.RestoreVersion("base", "fp2"); err != nil {
+		t.Fatal(err)
+	}
+	if at := channelAt(c, "base", "latest"); at != "fp2" {
+		t.Errorf("latest after RestoreVersion(fp2): expected fp2, found %q", at)
+	}
+	if err := s.RestoreVersion("base", "nope"); err == nil {
+		t.Error("RestoreVersion of a missing version: expected an error, found none")
+	}
+	if err := s.RevokeVersionWith("base", "fp1", registry.Revocation{At: time.Now().Add(time.Hour), Message: "old"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range s.Versions() {
+		if v.Fingerprint == "fp1" && (v.Status != registry.VersionRevocationScheduled || v.RevocationMessage != "old" || v.RevocationType != registry.RevocationManual) {
+			t.Errorf("RevokeVersionWith in an hour: expected a scheduled manual revocation, found %+v", v)
+		}
+	}
 }

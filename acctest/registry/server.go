@@ -249,6 +249,7 @@ func (s *Server) routes() http.Handler {
 	api("PATCH", "/buckets/{bucket}", OpUpdateBucket, s.updateBucket)
 	api("GET", "/buckets/{bucket}/versions/{fingerprint}", OpGetVersion, s.getVersion)
 	api("POST", "/buckets/{bucket}/versions", OpCreateVersion, s.createVersion)
+	api("PATCH", "/buckets/{bucket}/versions/{fingerprint}", OpUpdateVersion, s.updateVersion)
 	api("GET", "/buckets/{bucket}/versions/{fingerprint}/builds", OpListBuilds, s.listBuilds)
 	api("POST", "/buckets/{bucket}/versions/{fingerprint}/builds", OpCreateBuild, s.createBuild)
 	api("GET", "/buckets/{bucket}/versions/{fingerprint}/builds/{build}", OpGetBuild, s.getBuild)
@@ -315,6 +316,7 @@ func (s *Server) wrap(op Op, checkAuth bool, h handler) http.Handler {
 			status, v = errResult(errorf(CodeInvalidArgument, fmt.Sprintf("emulator: request body larger than %d bytes", maxBody)))
 		default:
 			s.mu.Lock()
+			s.tick()
 			if e := s.checkCaller(r, checkAuth); e != nil {
 				status, v = errResult(e)
 			} else {

@@ -435,10 +435,16 @@ func TestRevokeVersion(t *testing.T) {
 	if err := s.RevokeVersion("base", "nope"); err == nil {
 		t.Error("RevokeVersion of a missing version: expected an error, found none")
 	}
+	var got struct{ Version wireVersion }
+	c.mustCall("GET", "/buckets/base/versions/fp1", nil, &got)
+	if got.Version.Status == nil || *got.Version.Status != "VERSION_REVOKED" {
+		t.Errorf("expected the version revoked, found %+v", got.Version)
+	}
+	// It was the only version: "latest" has nothing left to point at.
 	var latest struct{ Channel wireChannel }
 	c.mustCall("GET", "/buckets/base/channels/latest", nil, &latest)
-	if latest.Channel.Version == nil || *latest.Channel.Version.Status != "VERSION_REVOKED" {
-		t.Errorf("expected the channel's version revoked, found %+v", latest.Channel.Version)
+	if latest.Channel.Version != nil {
+		t.Errorf("expected latest unassigned, found %+v", latest.Channel.Version)
 	}
 	if err := s.SetChannel("base", "prod", ""); err != nil {
 		t.Fatal(err)
