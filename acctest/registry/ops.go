@@ -36,8 +36,13 @@ const (
 	// not set.
 	OpListOrganizations Op = "OrganizationServiceList"
 	OpListProjects      Op = "ProjectServiceList"
-	OpGetOrganization   Op = "OrganizationServiceGet"
-	OpGetProject        Op = "ProjectServiceGet"
+	// OpGetIterationChannel and OpGetIteration are the 2021-04-30 reads of
+	// the deprecated hcp-packer-iteration and hcp-packer-image data
+	// sources: a channel with its iteration, and an iteration.
+	OpGetIterationChannel Op = "GetChannel2021"
+	OpGetIteration        Op = "GetIteration"
+	OpGetOrganization     Op = "OrganizationServiceGet"
+	OpGetProject          Op = "ProjectServiceGet"
 	// OpUnknown is any request no route matches. It is answered 404 with
 	// code 5 and recorded, so a test can notice Packer calling something the
 	// emulator does not know (an API drift).

@@ -254,3 +254,100 @@ data "hcp-packer-artifact" "app" {
 		t.Errorf("reading app-1 after the restore: expected its artifact child.txt, found %q, err=%v", got, err)
 	}
 }
+
+func TestPackerDeprecatedDataSources(t *testing.T) {
+	s := registry.NewServer(t)
+	p := newPackerRun(t, s)
+	p.write("parent.pkr.hcl", parentTemplate)
+	if out, err := p.buildEnv("parent.pkr.hcl", "HCP_PACKER_BUILD_FINGERPRINT=base-1"); err != nil {
+		t.Fatalf("parent build: %v\n%s", err, out)
+	}
+	if err := s.SetChannel("base", "release", "base-1"); err != nil {
+		t.Fatal(err)
+	}
+	parent := s.Versions()[0]
+
+	// The deprecated data sources, as many templates still have them; the
+	// child's source is the image they read, so Packer records ancestry.
+	p.write("child.pkr.hcl", `
+data "hcp-packer-iteration" "base" {
+  bucket_name = "base"
+  channel     = "release"
+}
+data "hcp-packer-image" "base" {
+  bucket_name    = "base"
+  iteration_id   = data.hcp-packer-iteration.base.id
+  cloud_provider = "packer.file"
+  region         = "."
+}
+data "hcp-packer-image" "by-channel" {
+  bucket_name    = "base"
+  channel        = "release"
+  cloud_provider = "packer.file"
+  region         = "."
+}
+source "file" "child" {
+  source = data.hcp-packer-image.base.id
+  target = "child.txt"
+}
+source "file" "facts" {
+  content = "${data.hcp-packer-iteration.base.fingerprint} v${data.hcp-packer-iteration.base.incremental_version} ${data.hcp-packer-iteration.base.complete} ${data.hcp-packer-image.by-channel.id} ${data.hcp-packer-image.by-channel.iteration_id}"
+  target  = "facts.txt"
+}
+hcp_packer_registry {
+  bucket_name = "app"
+}
+build {
+  sources = ["source.file.child", "source.file.facts"]
+}
+`)
+	out, err := p.build("child.pkr.hcl")
+	if err != nil {
+		t.Fatalf("child build with hcp-packer-iteration and hcp-packer-image: %v\n%s", err, out)
+	}
+	assertNoUnknownCalls(t, s)
+	facts, err := os.ReadFile(filepath.Join(p.dir, "facts.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "base-1 v1 true parent.txt " + parent.ID; string(facts) != want {
+		t.Errorf("expected the data sources to read %q, found %q", want, facts)
+	}
+	var release registry.Channel
+	for _, c := range s.Channels() {
+		if c.Bucket == "base" && c.Name == "release" {
+			release = c
+		}
+	}
+	child := findBuild(t, s, "app", "file.child")
+	if child.SourceExternalID != "parent.txt" || child.ParentVersionID != parent.ID || child.ParentChannelID != release.ID {
+		t.Errorf("expected ancestry from version %s via channel %s, found source %q, parent version %q, channel %q",
+			parent.ID, release.ID, child.SourceExternalID, child.ParentVersionID, child.ParentChannelID)
+	}
+
+	// A revoked iteration is refused by id, and its channel no longer
+	// points at it.
+	if err := s.RevokeVersion("base", "base-1"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := readThroughPacker(t, p, "revoked.pkr.hcl", `
+data "hcp-packer-image" "base" {
+  bucket_name    = "base"
+  iteration_id   = "`+parent.ID+`"
+  cloud_provider = "packer.file"
+  region         = "."
+}
+`, "${data.hcp-packer-image.base.id}")
+	if err == nil || !strings.Contains(flat(got), "is revoked") {
+		t.Errorf("hcp-packer-image of a revoked iteration: expected Packer to refuse it, found err=%v\n%s", err, got)
+	}
+	got, err = readThroughPacker(t, p, "unassigned.pkr.hcl", `
+data "hcp-packer-iteration" "base" {
+  bucket_name = "base"
+  channel     = "release"
+}
+`, "${data.hcp-packer-iteration.base.id}")
+	if err == nil || !strings.Contains(flat(got), "no iteration associated with the channel") {
+		t.Errorf("hcp-packer-iteration of a channel rolled back to nothing: expected Packer to say so, found err=%v\n%s", err, got)
+	}
+}

@@ -309,3 +309,61 @@ func TestRevokeVersionHelpers(t *testing.T) {
 		}
 	}
 }
+
+func TestDeprecatedIterationRoutes(t *testing.T) {
+	s := registry.NewServer(t)
+	c := newAPIClient(t, s)
+	v := seedVersion(c, "base", "fp1", "docker.a")
+	old := "/packer/2021-04-30/organizations/" + s.OrganizationID + "/projects/" + s.ProjectID + "/images/base"
+	type iteration struct {
+		ID                 string `json:"id"`
+		Fingerprint        string `json:"fingerprint"`
+		Complete           bool   `json:"complete"`
+		IncrementalVersion int    `json:"incremental_version"`
+		Builds             []struct {
+			IterationID   string `json:"iteration_id"`
+			CloudProvider string `json:"cloud_provider"`
+			Status        string `json:"status"`
+			Images        []struct {
+				ImageID string `json:"image_id"`
+				Region  string `json:"region"`
+			} `json:"images"`
+		} `json:"builds"`
+	}
+	for _, q := range []string{"iteration_id=" + v.ID, "fingerprint=fp1", "incremental_version=1"} {
+		var got struct{ Iteration iteration }
+		status, body := c.raw("GET", old+"/iteration?"+q, nil, c.token)
+		if status != http.StatusOK {
+			t.Fatalf("iteration by %s: %d %s", q, status, body)
+		}
+		decodeInto(t, body, &got)
+		it := got.Iteration
+		if it.ID != v.ID || it.Fingerprint != "fp1" || !it.Complete || it.IncrementalVersion != 1 || len(it.Builds) != 1 ||
+			it.Builds[0].IterationID != v.ID || it.Builds[0].CloudProvider != "docker" || it.Builds[0].Status != "DONE" ||
+			len(it.Builds[0].Images) != 1 || it.Builds[0].Images[0].ImageID != "img-docker.a" || it.Builds[0].Images[0].Region != "eu-1" {
+			t.Errorf("iteration by %s: expected version %s as an iteration, found %s", q, v.ID, body)
+		}
+	}
+	status, body := c.raw("GET", old+"/iteration?fingerprint=nope", nil, c.token)
+	wantError(t, "missing iteration", status, body, http.StatusNotFound, registry.CodeNotFound)
+	status, body = c.raw("GET", old+"/iteration", nil, c.token)
+	wantError(t, "iteration without a query", status, body, http.StatusBadRequest, registry.CodeInvalidArgument)
+
+	var ch struct {
+		Channel struct {
+			ID        string     `json:"id"`
+			Slug      string     `json:"slug"`
+			Managed   bool       `json:"managed"`
+			Iteration *iteration `json:"iteration"`
+		} `json:"channel"`
+	}
+	status, body = c.raw("GET", old+"/channels/latest", nil, c.token)
+	decodeInto(t, body, &ch)
+	if status != http.StatusOK || ch.Channel.Slug != "latest" || !ch.Channel.Managed || ch.Channel.Iteration == nil || ch.Channel.Iteration.ID != v.ID {
+		t.Errorf("channel latest: expected it with iteration %s, found %d %s", v.ID, status, body)
+	}
+	status, body = c.raw("GET", old+"/channels/prod", nil, c.token)
+	wantError(t, "missing channel", status, body, http.StatusNotFound, registry.CodeNotFound)
+	status, body = c.raw("GET", "/packer/2021-04-30/organizations/other/projects/"+s.ProjectID+"/images/base/channels/latest", nil, c.token)
+	wantError(t, "other organization", status, body, http.StatusForbidden, registry.CodePermissionDenied)
+}

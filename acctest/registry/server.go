@@ -258,6 +258,12 @@ func (s *Server) routes() http.Handler {
 	api("GET", "/enforced_blocks/bucket/{bucket}", OpGetEnforcedBlocks, s.getEnforcedBlocks)
 	api("GET", "/buckets/{bucket}/channels/{channel}", OpGetChannel, s.getChannel)
 	api("PATCH", "/buckets/{bucket}/channels/{channel}", OpUpdateChannel, s.updateChannel)
+	deprecated := func(path string, op Op, h handler) {
+		mux.Handle("GET "+deprecatedPrefix+path, s.wrap(op, true, h))
+	}
+	deprecated("/registry", OpGetRegistry, s.getRegistry)
+	deprecated("/images/{bucket}/channels/{channel}", OpGetIterationChannel, s.getDeprecatedChannel)
+	deprecated("/images/{bucket}/iteration", OpGetIteration, s.getIteration)
 	rm := func(path string, op Op, h handler) {
 		mux.Handle("GET "+rmPrefix+path, s.wrap(op, true, h))
 	}
