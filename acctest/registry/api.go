@@ -267,10 +267,6 @@ func (s *Server) needBuild(r *http.Request) (*Version, *Build, *apiError) {
 // Handlers.
 
 func (s *Server) token(r *http.Request, body []byte) (int, any) {
-	type oauthError struct {
-		Error       string `json:"error"`
-		Description string `json:"error_description"`
-	}
 	form, err := parseForm(body)
 	if err != nil {
 		return http.StatusBadRequest, oauthError{"invalid_request", err.Error()}

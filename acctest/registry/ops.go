@@ -97,6 +97,8 @@ type apiError struct {
 	status  int
 	code    int
 	message string
+	// oauth, when set, is the OAuth2 error code a token fault answers.
+	oauth string
 }
 
 func (e *apiError) Error() string { return e.message }

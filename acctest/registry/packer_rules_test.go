@@ -351,3 +351,68 @@ data "hcp-packer-iteration" "base" {
 		t.Errorf("hcp-packer-iteration of a channel rolled back to nothing: expected Packer to say so, found err=%v\n%s", err, got)
 	}
 }
+
+func TestPackerFaultsLeaveServiceStates(t *testing.T) {
+	t.Run("a build that already exists", func(t *testing.T) {
+		s := registry.NewServer(t)
+		// The service answers ALREADY_EXISTS only when the build is
+		// there: Packer does not run that build, and the version cannot
+		// be complete without it.
+		f := s.Fail(registry.OpCreateBuild, 409, registry.CodeAlreadyExists, "build exists").Nth(2)
+		p := newPackerRun(t, s)
+		p.write("two.pkr.hcl", `
+source "null" "a" {
+  communicator = "none"
+}
+source "null" "b" {
+  communicator = "none"
+}
+hcp_packer_registry {
+  bucket_name = "acc-faults"
+}
+build {
+  sources = ["source.null.a", "source.null.b"]
+}
+`)
+		out, err := p.build("two.pkr.hcl")
+		if err != nil {
+			t.Fatalf("packer build: %v\n%s", err, out)
+		}
+		// Packer 1.16 means to skip it quietly, but reports
+		// "hcp: failed to start build" (its errors.As misses the
+		// pointer) and still exits 0.
+		if f.Hits() != 1 || !strings.Contains(out, "build is already done") {
+			t.Fatalf("expected one create answered 409 and Packer to skip that build, found %d hits\n%s", f.Hits(), out)
+		}
+		builds := s.Builds()
+		if len(builds) != 2 {
+			t.Fatalf("expected both builds in the version (the 409 says the second exists), found %+v", builds)
+		}
+		v := s.Versions()[0]
+		if v.Status == registry.VersionActive || v.Name != registry.IncompleteVersionName {
+			t.Errorf("expected the version incomplete, one build never ran; found %s %s", v.Name, v.Status)
+		}
+		for _, c := range s.Channels() {
+			if c.Name == registry.LatestChannel && c.Fingerprint != "" {
+				t.Errorf("expected latest not to point at an incomplete version, found %+v", c)
+			}
+		}
+	})
+
+	t.Run("a token error", func(t *testing.T) {
+		s := registry.NewServer(t)
+		s.Fail(registry.OpToken, 401, registry.CodeUnauthenticated, "service principal disabled")
+		p := newPackerRun(t, s)
+		p.write("t.pkr.hcl", nullTemplate)
+		out, err := p.build("t.pkr.hcl")
+		// The OAuth2 client understands the OAuth shape and reports its
+		// error code; it would print "cannot fetch token" and the raw body
+		// for any other.
+		if err == nil || !strings.Contains(out, `oauth2: "invalid_client" "service principal disabled"`) {
+			t.Errorf(`expected Packer to fail with oauth2: "invalid_client" "service principal disabled", found err=%v\n%s`, err, out)
+		}
+		if n := len(s.Buckets()); n != 0 {
+			t.Errorf("without a token nothing is published: expected no bucket, found %d", n)
+		}
+	})
+}

@@ -284,6 +284,44 @@ func (s *Server) routes() http.Handler {
 	return mux
 }
 
+// faultResult is the answer of an injected fault: OAuth2's error shape on
+// the token endpoint, google.rpc.Status on the API.
+func faultResult(op Op, e *apiError) (int, any) {
+	if op != OpToken {
+		return errResult(e)
+	}
+	code := e.oauth
+	if code == "" {
+		code = oauthErrorFor(e.code)
+	}
+	return e.status, oauthError{Error: code, Description: e.message}
+}
+
+// oauthError is the error body of an OAuth2 token endpoint (RFC 6749,
+// section 5.2).
+type oauthError struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description"`
+}
+
+// oauthErrorFor maps a google.rpc code to the OAuth2 error a token endpoint
+// answers in its place.
+func oauthErrorFor(code int) string {
+	switch code {
+	case CodeInvalidArgument:
+		return "invalid_request"
+	case CodeUnauthenticated:
+		return "invalid_client"
+	case CodePermissionDenied:
+		return "unauthorized_client"
+	case CodeFailedPrecondition:
+		return "invalid_grant"
+	case CodeUnavailable, CodeResourceExhausted, CodeDeadlineExceeded:
+		return "temporarily_unavailable"
+	}
+	return "server_error"
+}
+
 func errResult(e *apiError) (int, any) {
 	return e.status, rpcStatus{Code: e.code, Message: e.message, Details: []any{}}
 }
@@ -303,11 +341,14 @@ func (s *Server) wrap(op Op, checkAuth bool, h handler) http.Handler {
 		}
 		req := s.record(op, r, body, params)
 
-		if ferr, abandoned := s.applyFaults(r.Context(), req); abandoned {
+		ferr, applied, abandoned := s.applyFaults(r.Context(), req)
+		switch {
+		case abandoned:
 			s.finish(req, 0, false)
 			return
-		} else if ferr != nil {
-			status, v := errResult(ferr)
+		case ferr != nil && !applied:
+			// The call never reached the service: nothing changes.
+			status, v := faultResult(op, ferr)
 			writeJSON(w, status, v)
 			s.finish(req, status, true)
 			return
@@ -329,6 +370,13 @@ func (s *Server) wrap(op Op, checkAuth bool, h handler) http.Handler {
 				status, v = h(r, body)
 			}
 			s.mu.Unlock()
+		}
+		if ferr != nil && status < 300 {
+			// The call took effect, and its answer is the fault.
+			status, v = faultResult(op, ferr)
+			writeJSON(w, status, v)
+			s.finish(req, status, true)
+			return
 		}
 		writeJSON(w, status, v)
 		s.finish(req, status, false)
