@@ -9,6 +9,19 @@ import (
 	"github.com/example/packer-plugin-scaffolding/acctest/registry"
 )
 
+func TestEnvWithoutLocation(t *testing.T) {
+	s := registry.NewServer(t)
+	env := s.EnvWithoutLocation()
+	if len(env) != len(s.Env())-2 {
+		t.Errorf("expected Env less two variables, found %v", env)
+	}
+	for _, kv := range env {
+		if strings.HasPrefix(kv, "HCP_ORGANIZATION_ID=") || strings.HasPrefix(kv, "HCP_PROJECT_ID=") {
+			t.Errorf("expected no organization or project, found %s", kv)
+		}
+	}
+}
+
 func TestResourceManagerLookups(t *testing.T) {
 	s := registry.NewServer(t)
 	c := newAPIClient(t, s)

@@ -234,6 +234,21 @@ func (s *Server) EnvMap() map[string]string {
 	}
 }
 
+// EnvWithoutLocation is Env without HCP_ORGANIZATION_ID and HCP_PROJECT_ID,
+// as a user with only a service principal's credentials has it: Packer
+// then finds the organization and the project through the resource-manager
+// API, which the emulator answers with its own.
+func (s *Server) EnvWithoutLocation() []string {
+	var env []string
+	for _, kv := range s.Env() {
+		name, _, _ := strings.Cut(kv, "=")
+		if name != "HCP_ORGANIZATION_ID" && name != "HCP_PROJECT_ID" {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
 // handler answers one route. It runs with s.mu held and returns the HTTP
 // status and the value to send as JSON.
 type handler func(r *http.Request, body []byte) (int, any)
