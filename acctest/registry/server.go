@@ -29,9 +29,12 @@ const maxBody = 32 << 20
 const tokenLifetime = time.Hour
 
 // Server is a local HCP Packer registry. It answers the API calls Packer
-// makes during `packer build` and in its hcp-packer-version and
-// hcp-packer-artifact data sources, records them, and keeps the state they
-// build up (buckets, versions, builds, channels) for tests to inspect.
+// makes during `packer build` and in its HCP data sources (hcp-packer-version
+// and hcp-packer-artifact, and the deprecated hcp-packer-iteration and
+// hcp-packer-image), the resource-manager lookups of the organization and
+// project, and the revocation of versions; it records them, and keeps the
+// state they build up (buckets, versions, builds, channels) for tests to
+// inspect.
 //
 // It listens twice on the loopback interface: plain HTTP for the API, and
 // HTTPS for the OAuth2 token endpoint, because the HCP SDK only accepts an
