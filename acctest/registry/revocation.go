@@ -156,7 +156,7 @@ func (s *Server) updateVersion(r *http.Request, body []byte) (int, any) {
 		return errResult(errorf(CodeInvalidArgument, "nothing to update: set revoke_at, revoke_in or restore"))
 	}
 	now := s.now().UTC()
-	at := now
+	var at time.Time
 	if in.RevokeAt != "" {
 		t, err := time.Parse(time.RFC3339Nano, in.RevokeAt)
 		if err != nil {
@@ -179,9 +179,16 @@ func (s *Server) updateVersion(r *http.Request, body []byte) (int, any) {
 
 var revokeInRE = regexp.MustCompile(`^(\d+(?:\.\d+)?)(s|m|h|d)`)
 
-// parseRevokeIn reads a duration such as "30d", "2h45m" or "0s".
+// parseRevokeIn reads a signed duration such as "30d", "2h45m" or "0s"; a
+// negative one is in the past, so it revokes now.
 func parseRevokeIn(in string) (time.Duration, error) {
 	rest := strings.TrimSpace(in)
+	sign := time.Duration(1)
+	if r, ok := strings.CutPrefix(rest, "-"); ok {
+		rest, sign = r, -1
+	} else {
+		rest = strings.TrimPrefix(rest, "+")
+	}
 	if rest == "" {
 		return 0, fmt.Errorf("revoke_in %q: empty duration", in)
 	}
@@ -196,7 +203,7 @@ func parseRevokeIn(in string) (time.Duration, error) {
 		total += time.Duration(n * float64(unit))
 		rest = rest[len(m[0]):]
 	}
-	return total, nil
+	return sign * total, nil
 }
 
 // revoke revokes v (now or at opts.At) with its descendants. It checks

@@ -380,3 +380,28 @@ func TestDeprecatedIterationRoutes(t *testing.T) {
 	status, body = c.raw("GET", "/packer/2021-04-30/organizations/other/projects/"+s.ProjectID+"/images/base/channels/latest", nil, c.token)
 	wantError(t, "other organization", status, body, http.StatusForbidden, registry.CodePermissionDenied)
 }
+
+func TestRevokeInDurations(t *testing.T) {
+	for _, tc := range []struct {
+		in     string
+		want   time.Duration
+		status registry.VersionStatus
+	}{
+		{"0s", 0, registry.VersionRevoked},
+		{"-1h", 0, registry.VersionRevoked},
+		{"2h45m", 2*time.Hour + 45*time.Minute, registry.VersionRevocationScheduled},
+		{"30d", 30 * 24 * time.Hour, registry.VersionRevocationScheduled},
+		{"1.5h", 90 * time.Minute, registry.VersionRevocationScheduled},
+	} {
+		s := registry.NewServer(t)
+		now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+		s.SetClock(func() time.Time { return now })
+		c := newAPIClient(t, s)
+		seedVersion(c, "base", "fp1", "docker.a")
+		c.mustCall("PATCH", "/buckets/base/versions/fp1", map[string]any{"revoke_in": tc.in}, nil)
+		v := s.Versions()[0]
+		if v.Status != tc.status || !v.RevokeAt.Equal(now.Add(tc.want)) {
+			t.Errorf("revoke_in %q: expected %s at %s, found %s at %s", tc.in, tc.status, now.Add(tc.want), v.Status, v.RevokeAt)
+		}
+	}
+}
