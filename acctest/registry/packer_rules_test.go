@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/example/packer-plugin-scaffolding/acctest/registry"
 )
@@ -252,6 +253,19 @@ data "hcp-packer-artifact" "app" {
 	got, err := readThroughPacker(t, p, "descendant-restored.pkr.hcl", childVersion, "${data.hcp-packer-artifact.app.external_identifier}")
 	if err != nil || got != "child.txt" {
 		t.Errorf("reading app-1 after the restore: expected its artifact child.txt, found %q, err=%v", got, err)
+	}
+
+	// A scheduled revocation leaves the version usable until its time,
+	// then rolls release back through its history (base-1, base-2,
+	// base-1): to base-2.
+	c.mustCall("PATCH", "/buckets/base/versions/base-1", map[string]any{"revoke_in": "1h"}, nil)
+	if got := read("scheduled.pkr.hcl"); got != "base-1 base-2" {
+		t.Errorf("with base-1 scheduled for revocation: expected release still at base-1, found %q", got)
+	}
+	later := time.Now().Add(2 * time.Hour)
+	s.SetClock(func() time.Time { return later })
+	if got := read("due.pkr.hcl"); got != "base-2 base-2" {
+		t.Errorf("after base-1's revocation took effect: expected release rolled back to base-2, found %q", got)
 	}
 }
 
