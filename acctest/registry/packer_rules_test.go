@@ -111,8 +111,10 @@ build {
 	}
 }
 
-// fileTemplate is a file build whose content is what the data sources of
-// decls read; Packer writes it to out.txt.
+// readThroughPacker runs a file build, with the data sources declared in
+// decls, whose content is the HCL string content, and returns what Packer
+// wrote: what the data sources read. When the build fails it returns
+// Packer's output and the error.
 func readThroughPacker(t *testing.T, p *packerRun, name, decls, content string) (string, error) {
 	t.Helper()
 	p.write(name, decls+`
