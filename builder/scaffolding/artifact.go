@@ -7,6 +7,8 @@ import (
 
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	registryimage "github.com/hashicorp/packer-plugin-sdk/packer/registry/image"
+
+	"github.com/example/packer-plugin-scaffolding/cloud"
 )
 
 // BuilderID identifies artifacts made by this builder. Post-processors
@@ -29,11 +31,11 @@ const (
 // Artifact is the image a build registered in the store.
 type Artifact struct {
 	// Image is the image as the store registered it.
-	Image Image
+	Image cloud.Image
 	// Store is the store directory the image is in.
 	Store string
 	// Driver deletes the image on Destroy.
-	Driver Driver
+	Driver cloud.Driver
 	// StateData holds "generated_data" and anything else a post-processor
 	// may ask for with State.
 	StateData map[string]interface{}

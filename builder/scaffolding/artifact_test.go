@@ -6,11 +6,13 @@ import (
 	"testing"
 
 	registryimage "github.com/hashicorp/packer-plugin-sdk/packer/registry/image"
+
+	"github.com/example/packer-plugin-scaffolding/cloud"
 )
 
-func testArtifact(driver Driver) *Artifact {
+func testArtifact(driver cloud.Driver) *Artifact {
 	return &Artifact{
-		Image: Image{
+		Image: cloud.Image{
 			ID:       "sha256:" + strings.Repeat("ab", 32),
 			Name:     "web",
 			Region:   "eu",
@@ -92,7 +94,7 @@ func TestArtifact_registryMetadataWithGeneratedData(t *testing.T) {
 }
 
 func TestArtifact_destroy(t *testing.T) {
-	driver := &MockDriver{}
+	driver := &cloud.MockDriver{}
 	a := testArtifact(driver)
 	if err := a.Destroy(); err != nil {
 		t.Fatal(err)

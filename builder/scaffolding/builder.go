@@ -11,6 +11,8 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/multistep/commonsteps"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/hashicorp/packer-plugin-sdk/packerbuilderdata"
+
+	"github.com/example/packer-plugin-scaffolding/cloud"
 )
 
 // generatedVars are the names of the build data this builder produces,
@@ -23,10 +25,10 @@ type Builder struct {
 	config Config
 	runner multistep.Runner
 
-	// Driver talks to the image platform. When nil, Run asks OpenStore for
+	// Driver talks to the image platform. When nil, Run asks cloud.NewDriver for
 	// the driver of the configured store (a LocalDriver here, a fork's cloud
 	// driver there); unit tests set a MockDriver.
-	Driver Driver
+	Driver cloud.Driver
 }
 
 var _ packersdk.Builder = (*Builder)(nil)
@@ -48,10 +50,10 @@ func (b *Builder) Prepare(raws ...interface{}) ([]string, []string, error) {
 func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook) (packersdk.Artifact, error) {
 	driver := b.Driver
 	if driver == nil {
-		// OpenStore is the one place that decides which Driver talks to
+		// cloud.NewDriver is the one place that decides which Driver talks to
 		// the platform, for every component: a fork returns its own there.
 		var err error
-		if driver, err = OpenStore(b.config.Store, StoreOptions{}); err != nil {
+		if driver, err = cloud.NewDriver(&cloud.AccessConfig{Store: b.config.Store}); err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}
 	}
@@ -107,7 +109,7 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 		return nil, fmt.Errorf("build finished without creating an image")
 	}
 	return &Artifact{
-		Image:  image.(Image),
+		Image:  image.(cloud.Image),
 		Store:  b.config.Store,
 		Driver: driver,
 		StateData: map[string]interface{}{

@@ -11,7 +11,9 @@ import (
 
 	"github.com/example/packer-plugin-scaffolding/acctest"
 	"github.com/example/packer-plugin-scaffolding/builder/scaffolding"
-	"github.com/example/packer-plugin-scaffolding/builder/scaffolding/imagecheck"
+	"github.com/example/packer-plugin-scaffolding/cloud"
+	"github.com/example/packer-plugin-scaffolding/standin"
+	"github.com/example/packer-plugin-scaffolding/standin/imagecheck"
 )
 
 // imageID is what every image id looks like: the digest of its archive.
@@ -52,7 +54,7 @@ func TestAccBuilder_basic(t *testing.T) {
 				imagecheck.ArtifactImagesInStore(scaffolding.BuilderID, "store"),
 				imagecheck.FileInImage(scaffolding.BuilderID, "/etc/motd", "hello from basic in local"),
 				imagecheck.FileInImage(scaffolding.BuilderID, "/ran.txt", "ran"),
-				imagecheck.StoreImages("store", scaffolding.ImageFilter{Name: "basic", Region: "local", Labels: map[string]string{"role": "test"}}, 1),
+				imagecheck.StoreImages("store", cloud.ImageFilter{Name: "basic", Region: "local", Labels: map[string]string{"role": "test"}}, 1),
 				imagecheck.NoTempFiles("store"),
 			},
 		}},
@@ -106,7 +108,7 @@ func TestAccBuilder_fromSourceImage(t *testing.T) {
 					imagecheck.FileInImage(scaffolding.BuilderID, "/etc/motd", "hello from basic"),
 					imagecheck.FileInImage(scaffolding.BuilderID, "/etc/child", "child of sha256:"),
 					acctest.CheckFunc(sourceRecorded),
-					imagecheck.StoreImages("store", scaffolding.ImageFilter{Region: "local"}, 2),
+					imagecheck.StoreImages("store", cloud.ImageFilter{Region: "local"}, 2),
 				},
 			},
 		},
@@ -117,7 +119,7 @@ func TestAccBuilder_fromSourceImage(t *testing.T) {
 // in the store, and that the parent's id reached the provisioner.
 func sourceRecorded(r *acctest.Result) error {
 	parent := r.Run().Results[0].Artifacts[0].ID
-	images, err := scaffolding.NewLocalDriver(filepath.Join(r.Dir, "store")).FindImages(context.Background(), scaffolding.ImageFilter{Name: "child"})
+	images, err := standin.NewLocalDriver(filepath.Join(r.Dir, "store")).FindImages(context.Background(), standin.ImageFilter{Name: "child"})
 	if err != nil {
 		return err
 	}
@@ -151,7 +153,7 @@ func TestAccBuilder_checksumMismatch(t *testing.T) {
 				},
 				ExpectError: regexp.MustCompile(`checksum mismatch`),
 				Checks: []acctest.Check{
-					imagecheck.StoreImages("store", scaffolding.ImageFilter{Name: "child"}, 0),
+					imagecheck.StoreImages("store", cloud.ImageFilter{Name: "child"}, 0),
 					imagecheck.NoTempFiles("store"),
 				},
 			},
@@ -169,7 +171,7 @@ func TestAccBuilder_sourceImageNotFound(t *testing.T) {
 				Template:    childTemplate,
 				Vars:        map[string]string{"source": missing},
 				ExpectError: regexp.MustCompile(regexp.QuoteMeta(missing) + `.*not found`),
-				Checks:      []acctest.Check{imagecheck.StoreImages("store", scaffolding.ImageFilter{Name: "child"}, 0)},
+				Checks:      []acctest.Check{imagecheck.StoreImages("store", cloud.ImageFilter{Name: "child"}, 0)},
 			},
 		},
 	})
@@ -221,7 +223,7 @@ build {
 			ExpectError: regexp.MustCompile(`exit 3`),
 			Checks: []acctest.Check{
 				acctest.ArtifactCount(0),
-				imagecheck.StoreImages("store", scaffolding.ImageFilter{}, 0),
+				imagecheck.StoreImages("store", cloud.ImageFilter{}, 0),
 				imagecheck.NoTempFiles("store"),
 				acctest.CheckFunc(noInstanceLeft),
 			},
@@ -267,7 +269,7 @@ build {
 			ExpectError: regexp.MustCompile(`(?i)timeout|deadline|cancel`),
 			Checks: []acctest.Check{
 				acctest.ArtifactCount(0),
-				imagecheck.StoreImages("store", scaffolding.ImageFilter{}, 0),
+				imagecheck.StoreImages("store", cloud.ImageFilter{}, 0),
 				imagecheck.NoTempFiles("store"),
 				acctest.CheckFunc(noInstanceLeft),
 			},

@@ -14,6 +14,8 @@ import (
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/hashicorp/packer-plugin-sdk/template/config"
 	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
+
+	"github.com/example/packer-plugin-scaffolding/cloud"
 )
 
 // WorkspaceCommunicator is the communicator type that works directly in the
@@ -70,7 +72,7 @@ func (c *Config) Prepare(raws ...interface{}) ([]string, error) {
 	}
 
 	if c.Region == "" {
-		c.Region = DefaultRegion
+		c.Region = cloud.DefaultRegion
 	}
 	if c.Comm.Type == "" {
 		c.Comm.Type = WorkspaceCommunicator
@@ -83,8 +85,8 @@ func (c *Config) Prepare(raws ...interface{}) ([]string, error) {
 	switch {
 	case c.Store == "":
 		add(errStoreRequired)
-	case isHTTPLocation(c.Store):
-		add(fmt.Errorf("store: %s is a URL; a store read over http(s) is read-only, so the builder needs a directory", redactRawURL(c.Store)))
+	case cloud.IsURL(c.Store):
+		add(fmt.Errorf("store: %s is a URL; a store read over http(s) is read-only, so the builder needs a directory", cloud.RedactURL(c.Store)))
 	default:
 		fi, err := os.Stat(c.Store)
 		switch {
@@ -96,12 +98,12 @@ func (c *Config) Prepare(raws ...interface{}) ([]string, error) {
 			add(fmt.Errorf("store: %s is not a directory", c.Store))
 		}
 	}
-	if err := ValidateRegion(c.Region); err != nil {
+	if err := cloud.ValidateRegion(c.Region); err != nil {
 		add(fmt.Errorf("region: %w", err))
 	}
 	if c.ImageName == "" {
 		add(errImageNameRequired)
-	} else if err := ValidateImageName(c.ImageName); err != nil {
+	} else if err := cloud.ValidateImageName(c.ImageName); err != nil {
 		add(fmt.Errorf("image_name: %w", err))
 	}
 	keys := make([]string, 0, len(c.ImageLabels))
@@ -110,12 +112,12 @@ func (c *Config) Prepare(raws ...interface{}) ([]string, error) {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		if err := ValidateLabel(k, c.ImageLabels[k]); err != nil {
+		if err := cloud.ValidateLabel(k, c.ImageLabels[k]); err != nil {
 			add(fmt.Errorf("image_labels: %w", err))
 		}
 	}
 	if c.SourceImage != "" {
-		if err := ValidateImageID(c.SourceImage); err != nil {
+		if err := cloud.ValidateImageID(c.SourceImage); err != nil {
 			add(fmt.Errorf("source_image: %w", err))
 		}
 	}

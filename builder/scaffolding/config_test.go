@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/example/packer-plugin-scaffolding/cloud"
 )
 
 // testConfig is a valid raw configuration with a store in a temp dir.
@@ -25,8 +27,8 @@ func TestConfigPrepare_defaults(t *testing.T) {
 	if len(warnings) != 0 {
 		t.Errorf("warnings = %v", warnings)
 	}
-	if c.Region != DefaultRegion {
-		t.Errorf("region = %q, want %q", c.Region, DefaultRegion)
+	if c.Region != cloud.DefaultRegion {
+		t.Errorf("region = %q, want %q", c.Region, cloud.DefaultRegion)
 	}
 	if c.Comm.Type != WorkspaceCommunicator {
 		t.Errorf("communicator = %q, want %q", c.Comm.Type, WorkspaceCommunicator)

@@ -7,6 +7,9 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/communicator"
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
+
+	"github.com/example/packer-plugin-scaffolding/cloud"
+	"github.com/example/packer-plugin-scaffolding/standin"
 )
 
 // stepConnectWorkspace is the "workspace" entry of communicator.StepConnect's
@@ -17,11 +20,11 @@ import (
 type stepConnectWorkspace struct{}
 
 func (s *stepConnectWorkspace) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
-	instance, ok := state.Get("instance").(*Instance)
+	instance, ok := state.Get("instance").(*cloud.Instance)
 	if !ok || instance == nil || instance.Workspace == "" {
 		return halt(state, errors.New("connecting to the instance: no instance workspace in the build state"))
 	}
-	state.Put("communicator", &Communicator{Workspace: instance.Workspace})
+	state.Put("communicator", &standin.Communicator{Workspace: instance.Workspace})
 	return multistep.ActionContinue
 }
 
@@ -33,7 +36,7 @@ func (s *stepConnectWorkspace) Cleanup(multistep.StateBag) {}
 func commHost(c *communicator.Config) func(multistep.StateBag) (string, error) {
 	return func(state multistep.StateBag) (string, error) {
 		if c.Type == WorkspaceCommunicator {
-			if instance, ok := state.Get("instance").(*Instance); ok && instance != nil {
+			if instance, ok := state.Get("instance").(*cloud.Instance); ok && instance != nil {
 				return instance.Workspace, nil
 			}
 			return "", errors.New("no instance in the build state")

@@ -7,16 +7,19 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/communicator"
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
+
+	"github.com/example/packer-plugin-scaffolding/cloud"
+	"github.com/example/packer-plugin-scaffolding/standin"
 )
 
 func TestStepConnectWorkspace(t *testing.T) {
 	state := testState(t)
 	ws := t.TempDir()
-	state.Put("instance", &Instance{ID: "i-1", Workspace: ws})
+	state.Put("instance", &cloud.Instance{ID: "i-1", Workspace: ws})
 	step := &stepConnectWorkspace{}
 	wantContinue(t, state, step.Run(context.Background(), state))
 	step.Cleanup(state)
-	comm, ok := state.Get("communicator").(*Communicator)
+	comm, ok := state.Get("communicator").(*standin.Communicator)
 	if !ok || comm.Workspace != ws {
 		t.Errorf("communicator = %#v, want one for %s", state.Get("communicator"), ws)
 	}
@@ -39,7 +42,7 @@ func TestStepConnect_customConnect(t *testing.T) {
 			config := testConfigOf(state)
 			config.Comm.Type = typ
 			ws := t.TempDir()
-			state.Put("instance", &Instance{ID: "i-1", Workspace: ws})
+			state.Put("instance", &cloud.Instance{ID: "i-1", Workspace: ws})
 			step := &communicator.StepConnect{
 				Config:        &config.Comm,
 				Host:          commHost(&config.Comm),
@@ -47,7 +50,7 @@ func TestStepConnect_customConnect(t *testing.T) {
 			}
 			wantContinue(t, state, step.Run(context.Background(), state))
 			step.Cleanup(state)
-			_, isOurs := state.Get("communicator").(*Communicator)
+			_, isOurs := state.Get("communicator").(*standin.Communicator)
 			if isOurs != (typ == WorkspaceCommunicator) {
 				t.Errorf("communicator = %T", state.Get("communicator"))
 			}
@@ -61,7 +64,7 @@ func TestCommHost(t *testing.T) {
 	if _, err := commHost(c)(state); err == nil {
 		t.Error("workspace host without an instance")
 	}
-	state.Put("instance", &Instance{Workspace: "/ws"})
+	state.Put("instance", &cloud.Instance{Workspace: "/ws"})
 	if h, err := commHost(c)(state); err != nil || h != "/ws" {
 		t.Errorf("workspace host = %q, %v", h, err)
 	}

@@ -7,6 +7,8 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/hashicorp/packer-plugin-sdk/packerbuilderdata"
+
+	"github.com/example/packer-plugin-scaffolding/cloud"
 )
 
 // stepCreateImage snapshots the stopped instance into the new image. The
@@ -19,22 +21,22 @@ import (
 type stepCreateImage struct {
 	GeneratedData *packerbuilderdata.GeneratedData
 
-	image *Image
+	image *cloud.Image
 }
 
 func (s *stepCreateImage) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
 	config := state.Get("config").(*Config)
-	driver := state.Get("driver").(Driver)
-	instance := state.Get("instance").(*Instance)
+	driver := state.Get("driver").(cloud.Driver)
+	instance := state.Get("instance").(*cloud.Instance)
 	ui := state.Get("ui").(packersdk.Ui)
 
-	spec := ImageSpec{
+	spec := cloud.ImageSpec{
 		Name:   config.ImageName,
 		Region: config.Region,
 		Labels: config.ImageLabels,
 	}
 	if raw, ok := state.GetOk("source_image"); ok {
-		spec.SourceImageID = raw.(Image).ID
+		spec.SourceImageID = raw.(cloud.Image).ID
 	}
 	ui.Say(fmt.Sprintf("Creating image %q in region %q from instance %s...", spec.Name, spec.Region, instance.ID))
 	image, err := driver.CreateImage(ctx, instance, spec)
@@ -59,7 +61,7 @@ func (s *stepCreateImage) Cleanup(state multistep.StateBag) {
 	if !cancelled && !halted {
 		return
 	}
-	driver := state.Get("driver").(Driver)
+	driver := state.Get("driver").(cloud.Driver)
 	ui := state.Get("ui").(packersdk.Ui)
 	ui.Say(fmt.Sprintf("Deleting image %s: the build did not finish", s.image.ID))
 	if err := driver.DeleteImage(context.Background(), *s.image); err != nil {

@@ -6,13 +6,15 @@ import (
 	"testing"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
+
+	"github.com/example/packer-plugin-scaffolding/cloud"
 )
 
 func TestStepCreateImage(t *testing.T) {
 	state := testState(t)
 	config := testConfigOf(state)
 	config.ImageLabels = map[string]string{"role": "web"}
-	inst := &Instance{ID: "i-1"}
+	inst := &cloud.Instance{ID: "i-1"}
 	src := testImage("base")
 	state.Put("instance", inst)
 	state.Put("source_image", src)
@@ -23,13 +25,13 @@ func TestStepCreateImage(t *testing.T) {
 
 	wantContinue(t, state, step.Run(context.Background(), state))
 	spec := driver.CreateImageSpec
-	if spec.Name != "test-image" || spec.Region != DefaultRegion || spec.Labels["role"] != "web" || spec.SourceImageID != src.ID {
+	if spec.Name != "test-image" || spec.Region != cloud.DefaultRegion || spec.Labels["role"] != "web" || spec.SourceImageID != src.ID {
 		t.Errorf("spec = %+v", spec)
 	}
 	if driver.CreateImageInstance != inst {
 		t.Error("image not created from the instance")
 	}
-	if got := state.Get("image").(Image); got.ID != made.ID {
+	if got := state.Get("image").(cloud.Image); got.ID != made.ID {
 		t.Errorf("image in state = %+v", got)
 	}
 	if got := state.Get("generated_data").(map[string]interface{})["ImageID"]; got != made.ID {
@@ -43,7 +45,7 @@ func TestStepCreateImage(t *testing.T) {
 
 func TestStepCreateImage_noSource(t *testing.T) {
 	state := testState(t)
-	state.Put("instance", &Instance{ID: "i-1"})
+	state.Put("instance", &cloud.Instance{ID: "i-1"})
 	wantContinue(t, state, (&stepCreateImage{}).Run(context.Background(), state))
 	if id := testDriver(state).CreateImageSpec.SourceImageID; id != "" {
 		t.Errorf("source image id = %q without a source image", id)
@@ -55,7 +57,7 @@ func TestStepCreateImage_noSource(t *testing.T) {
 func TestStepCreateImage_cancelledAfterwards(t *testing.T) {
 	for _, key := range []string{multistep.StateCancelled, multistep.StateHalted} {
 		state := testState(t)
-		state.Put("instance", &Instance{ID: "i-1"})
+		state.Put("instance", &cloud.Instance{ID: "i-1"})
 		step := &stepCreateImage{}
 		wantContinue(t, state, step.Run(context.Background(), state))
 		state.Put(key, true)
@@ -72,7 +74,7 @@ func TestStepCreateImage_cancelledAfterwards(t *testing.T) {
 
 func TestStepCreateImage_error(t *testing.T) {
 	state := testState(t)
-	state.Put("instance", &Instance{ID: "i-1"})
+	state.Put("instance", &cloud.Instance{ID: "i-1"})
 	driver := testDriver(state)
 	driver.CreateImageErr = errors.New("disk full")
 	step := &stepCreateImage{}

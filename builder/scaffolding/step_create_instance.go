@@ -7,6 +7,8 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/hashicorp/packer-plugin-sdk/packerbuilderdata"
+
+	"github.com/example/packer-plugin-scaffolding/cloud"
 )
 
 // stepCreateInstance launches the instance the build works on. Its Cleanup
@@ -17,12 +19,12 @@ import (
 type stepCreateInstance struct {
 	GeneratedData *packerbuilderdata.GeneratedData
 
-	instance *Instance
+	instance *cloud.Instance
 }
 
 func (s *stepCreateInstance) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
 	config := state.Get("config").(*Config)
-	driver := state.Get("driver").(Driver)
+	driver := state.Get("driver").(cloud.Driver)
 	ui := state.Get("ui").(packersdk.Ui)
 
 	name := config.PackerBuildName
@@ -30,7 +32,7 @@ func (s *stepCreateInstance) Run(ctx context.Context, state multistep.StateBag) 
 		name = config.ImageName
 	}
 	ui.Say("Launching an instance...")
-	instance, err := driver.CreateInstance(ctx, InstanceSpec{Name: name})
+	instance, err := driver.CreateInstance(ctx, cloud.InstanceSpec{Name: name})
 	if instance != nil {
 		// Kept even on error: a half-launched instance still needs deleting.
 		s.instance = instance
@@ -54,7 +56,7 @@ func (s *stepCreateInstance) Cleanup(state multistep.StateBag) {
 	if s.instance == nil {
 		return
 	}
-	driver := state.Get("driver").(Driver)
+	driver := state.Get("driver").(cloud.Driver)
 	ui := state.Get("ui").(packersdk.Ui)
 	ui.Say(fmt.Sprintf("Deleting instance %s...", s.instance.ID))
 	// The build's context may be cancelled already; deleting must happen

@@ -4,19 +4,22 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/example/packer-plugin-scaffolding/cloud"
 )
 
 func TestStepCreateInstance(t *testing.T) {
 	state := testState(t)
 	driver := testDriver(state)
-	inst := &Instance{ID: "i-1", Workspace: t.TempDir()}
+	inst := &cloud.Instance{ID: "i-1", Workspace: t.TempDir()}
 	driver.CreateInstanceResult = inst
 	step := &stepCreateInstance{GeneratedData: generatedData(state)}
 
 	wantContinue(t, state, step.Run(context.Background(), state))
-	if state.Get("instance").(*Instance) != inst || state.Get("instance_id") != "i-1" {
+	if state.Get("instance").(*cloud.Instance) != inst || state.Get("instance_id") != "i-1" {
 		t.Errorf("state: instance %v, instance_id %v", state.Get("instance"), state.Get("instance_id"))
 	}
 	if driver.CreateInstanceSpec.Name != "test-image" {
@@ -63,8 +66,8 @@ func TestStepCreateInstance_error(t *testing.T) {
 func TestStepCreateInstance_errorAfterLaunch(t *testing.T) {
 	state := testState(t)
 	driver := testDriver(state)
-	half := &Instance{ID: "i-half"}
-	driver.CreateInstanceFunc = func(context.Context, InstanceSpec) (*Instance, error) {
+	half := &cloud.Instance{ID: "i-half"}
+	driver.CreateInstanceFunc = func(context.Context, cloud.InstanceSpec) (*cloud.Instance, error) {
 		return half, errors.New("boot failed")
 	}
 	step := &stepCreateInstance{}
@@ -78,7 +81,7 @@ func TestStepCreateInstance_errorAfterLaunch(t *testing.T) {
 func TestStepCreateInstance_cleanupErrorShown(t *testing.T) {
 	state := testState(t)
 	driver := testDriver(state)
-	driver.CreateInstanceResult = &Instance{ID: "i-1", Workspace: "/somewhere"}
+	driver.CreateInstanceResult = &cloud.Instance{ID: "i-1", Workspace: "/somewhere"}
 	driver.DeleteInstanceErr = errors.New("device busy")
 	step := &stepCreateInstance{}
 	wantContinue(t, state, step.Run(context.Background(), state))
@@ -92,14 +95,22 @@ func TestStepCreateInstance_cleanupErrorShown(t *testing.T) {
 // was cancelled.
 func TestStepCreateInstance_localDriverCleanup(t *testing.T) {
 	state := testState(t)
-	local := NewLocalDriver(testConfigOf(state).Store)
-	local.InstanceDir = t.TempDir()
+	t.Setenv("TMPDIR", t.TempDir())
+	local, err := cloud.NewDriver(&cloud.AccessConfig{Store: testConfigOf(state).Store})
+	if err != nil {
+		t.Fatal(err)
+	}
 	state.Put("driver", local)
 	ctx, cancel := context.WithCancel(context.Background())
 	step := &stepCreateInstance{}
 	wantContinue(t, state, step.Run(ctx, state))
-	inst := state.Get("instance").(*Instance)
-	populate(t, inst.Workspace, map[string]string{"etc/motd": "x"})
+	inst := state.Get("instance").(*cloud.Instance)
+	if err := os.MkdirAll(filepath.Join(inst.Workspace, "etc"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(inst.Workspace, "etc", "motd"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cancel()
 	step.Cleanup(state)
 	if _, err := os.Stat(inst.Workspace); !os.IsNotExist(err) {

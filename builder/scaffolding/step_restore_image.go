@@ -6,6 +6,8 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+
+	"github.com/example/packer-plugin-scaffolding/cloud"
 )
 
 // stepRestoreImage writes the source image into the instance, the way a
@@ -21,9 +23,9 @@ func (s *stepRestoreImage) Run(ctx context.Context, state multistep.StateBag) mu
 	if !ok {
 		return multistep.ActionContinue
 	}
-	image := raw.(Image)
-	driver := state.Get("driver").(Driver)
-	instance := state.Get("instance").(*Instance)
+	image := raw.(cloud.Image)
+	driver := state.Get("driver").(cloud.Driver)
+	instance := state.Get("instance").(*cloud.Instance)
 
 	ui.Say(fmt.Sprintf("Restoring source image %s into instance %s...", image.ID, instance.ID))
 	if err := driver.RestoreImage(ctx, instance, image); err != nil {

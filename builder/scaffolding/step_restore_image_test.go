@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"testing"
+
+	"github.com/example/packer-plugin-scaffolding/cloud"
 )
 
 func TestStepRestoreImage(t *testing.T) {
 	state := testState(t)
-	inst := &Instance{ID: "i-1", Workspace: t.TempDir()}
+	inst := &cloud.Instance{ID: "i-1", Workspace: t.TempDir()}
 	src := testImage("base")
 	state.Put("instance", inst)
 	state.Put("source_image", src)
@@ -24,7 +26,7 @@ func TestStepRestoreImage(t *testing.T) {
 
 func TestStepRestoreImage_noSource(t *testing.T) {
 	state := testState(t)
-	state.Put("instance", &Instance{ID: "i-1"})
+	state.Put("instance", &cloud.Instance{ID: "i-1"})
 	wantContinue(t, state, (&stepRestoreImage{}).Run(context.Background(), state))
 	if testDriver(state).RestoreImageCalled {
 		t.Error("RestoreImage called without a source image")
@@ -34,7 +36,7 @@ func TestStepRestoreImage_noSource(t *testing.T) {
 func TestStepRestoreImage_error(t *testing.T) {
 	state := testState(t)
 	src := testImage("base")
-	state.Put("instance", &Instance{ID: "i-1"})
+	state.Put("instance", &cloud.Instance{ID: "i-1"})
 	state.Put("source_image", src)
 	testDriver(state).RestoreImageErr = errors.New(`archive entry "../x": path contains a ".." element`)
 	wantHalt(t, state, (&stepRestoreImage{}).Run(context.Background(), state), src.ID, `"../x"`)

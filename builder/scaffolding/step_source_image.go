@@ -7,6 +7,8 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/hashicorp/packer-plugin-sdk/packerbuilderdata"
+
+	"github.com/example/packer-plugin-scaffolding/cloud"
 )
 
 // stepSourceImage finds source_image in the configured region and checks
@@ -20,7 +22,7 @@ type stepSourceImage struct {
 
 func (s *stepSourceImage) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
 	config := state.Get("config").(*Config)
-	driver := state.Get("driver").(Driver)
+	driver := state.Get("driver").(cloud.Driver)
 	ui := state.Get("ui").(packersdk.Ui)
 
 	if config.SourceImage == "" {
@@ -29,13 +31,13 @@ func (s *stepSourceImage) Run(ctx context.Context, state multistep.StateBag) mul
 	}
 	id := config.SourceImage
 	ui.Say(fmt.Sprintf("Looking up source image %s in region %q...", id, config.Region))
-	images, err := driver.FindImages(ctx, ImageFilter{ID: id, Region: config.Region})
+	images, err := driver.FindImages(ctx, cloud.ImageFilter{ID: id, Region: config.Region})
 	if err != nil {
 		return halt(state, fmt.Errorf("looking up source_image %s: %w", id, err))
 	}
 	if len(images) == 0 {
 		return halt(state, fmt.Errorf("source_image %s: no such image in region %q of store %s: %w",
-			id, config.Region, config.Store, ErrImageNotFound))
+			id, config.Region, config.Store, cloud.ErrImageNotFound))
 	}
 	image := images[0]
 	ui.Say(fmt.Sprintf("Verifying the checksum of source image %s...", id))

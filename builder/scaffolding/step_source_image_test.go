@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+
+	"github.com/example/packer-plugin-scaffolding/cloud"
 )
 
 func TestStepSourceImage(t *testing.T) {
@@ -12,19 +14,19 @@ func TestStepSourceImage(t *testing.T) {
 	src := testImage("base")
 	testConfigOf(state).SourceImage = src.ID
 	driver := testDriver(state)
-	driver.FindImagesResult = []Image{src}
+	driver.FindImagesResult = []cloud.Image{src}
 	step := &stepSourceImage{GeneratedData: generatedData(state)}
 
 	wantContinue(t, state, step.Run(context.Background(), state))
 	step.Cleanup(state)
 
-	if driver.FindImagesFilter.ID != src.ID || driver.FindImagesFilter.Region != DefaultRegion {
-		t.Errorf("filter = %+v, want the id in region %s", driver.FindImagesFilter, DefaultRegion)
+	if driver.FindImagesFilter.ID != src.ID || driver.FindImagesFilter.Region != cloud.DefaultRegion {
+		t.Errorf("filter = %+v, want the id in region %s", driver.FindImagesFilter, cloud.DefaultRegion)
 	}
 	if len(driver.VerifyImageImages) != 1 || driver.VerifyImageImages[0].ID != src.ID {
 		t.Errorf("verified %+v, want the source image", driver.VerifyImageImages)
 	}
-	if got := state.Get("source_image").(Image); got.ID != src.ID {
+	if got := state.Get("source_image").(cloud.Image); got.ID != src.ID {
 		t.Errorf("source_image = %+v", got)
 	}
 	if got := state.Get("generated_data").(map[string]interface{})["SourceImageID"]; got != src.ID {
@@ -48,16 +50,16 @@ func TestStepSourceImage_error(t *testing.T) {
 	id := testImage("").ID
 	cases := []struct {
 		name   string
-		setup  func(*MockDriver)
+		setup  func(*cloud.MockDriver)
 		is     error
 		verify bool
 	}{
-		{"no such image", func(d *MockDriver) {}, ErrImageNotFound, false},
-		{"lookup fails", func(d *MockDriver) { d.FindImagesErr = errors.New("index unreadable") }, nil, false},
-		{"checksum mismatch", func(d *MockDriver) {
-			d.FindImagesResult = []Image{testImage("base")}
-			d.VerifyImageErr = fmt.Errorf("archive hashes to sha256:0000: %w", ErrChecksumMismatch)
-		}, ErrChecksumMismatch, true},
+		{"no such image", func(d *cloud.MockDriver) {}, cloud.ErrImageNotFound, false},
+		{"lookup fails", func(d *cloud.MockDriver) { d.FindImagesErr = errors.New("index unreadable") }, nil, false},
+		{"checksum mismatch", func(d *cloud.MockDriver) {
+			d.FindImagesResult = []cloud.Image{testImage("base")}
+			d.VerifyImageErr = fmt.Errorf("archive hashes to sha256:0000: %w", cloud.ErrChecksumMismatch)
+		}, cloud.ErrChecksumMismatch, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

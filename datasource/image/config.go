@@ -17,7 +17,7 @@ import (
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/hashicorp/packer-plugin-sdk/template/config"
 
-	"github.com/example/packer-plugin-scaffolding/builder/scaffolding"
+	"github.com/example/packer-plugin-scaffolding/cloud"
 )
 
 // Defaults applied by Configure.
@@ -106,7 +106,7 @@ func (c *Config) prepare(raws ...interface{}) (settings, error) {
 	}
 
 	if c.Region == "" {
-		c.Region = scaffolding.DefaultRegion
+		c.Region = cloud.DefaultRegion
 	}
 	if c.Timeout == "" {
 		c.Timeout = DefaultTimeout.String()
@@ -131,11 +131,11 @@ func (c *Config) prepare(raws ...interface{}) (settings, error) {
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(c.Labels)) {
-		if err := scaffolding.ValidateLabel(k, c.Labels[k]); err != nil {
+		if err := cloud.ValidateLabel(k, c.Labels[k]); err != nil {
 			errs = append(errs, fmt.Errorf("labels: %v", err))
 		}
 	}
-	if err := scaffolding.ValidateRegion(c.Region); err != nil {
+	if err := cloud.ValidateRegion(c.Region); err != nil {
 		errs = append(errs, fmt.Errorf("region: %v", err))
 	}
 	if strings.ContainsAny(c.Token, "\r\n") {

@@ -12,7 +12,7 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/hcl2helper"
 	"github.com/zclconf/go-cty/cty"
 
-	"github.com/example/packer-plugin-scaffolding/builder/scaffolding"
+	"github.com/example/packer-plugin-scaffolding/cloud"
 )
 
 // Datasource is the `data "scaffolding-image"` data source.
@@ -21,8 +21,8 @@ type Datasource struct {
 	settings settings
 
 	// Driver, when set, is used instead of opening the configured store, so
-	// tests can pass a scaffolding.MockDriver. Packer leaves it nil.
-	Driver scaffolding.Driver
+	// tests can pass a cloud.MockDriver. Packer leaves it nil.
+	Driver cloud.Driver
 }
 
 // ConfigSpec returns the HCL spec of the data source's configuration.
@@ -54,9 +54,11 @@ func (d *Datasource) Execute() (cty.Value, error) {
 	drv := d.Driver
 	if drv == nil {
 		var err error
-		drv, err = scaffolding.OpenStore(c.Store, scaffolding.StoreOptions{
-			Timeout: d.settings.timeout,
-			Retries: d.settings.retries,
+		retries := d.settings.retries
+		drv, err = cloud.NewDriver(&cloud.AccessConfig{
+			Store:   c.Store,
+			Timeout: d.settings.timeout.String(),
+			Retries: &retries,
 			Token:   c.Token,
 		})
 		if err != nil {
@@ -64,7 +66,7 @@ func (d *Datasource) Execute() (cty.Value, error) {
 		}
 	}
 
-	filter := scaffolding.ImageFilter{Name: c.Name, Region: c.Region, Labels: c.Labels}
+	filter := cloud.ImageFilter{Name: c.Name, Region: c.Region, Labels: c.Labels}
 	images, err := drv.FindImages(context.Background(), filter)
 	if err != nil {
 		// The driver's error names the index file or URL at fault.
@@ -97,7 +99,7 @@ func (d *Datasource) Execute() (cty.Value, error) {
 // newest picks the most recently created image. Drivers already sort newest
 // first, but a vendor's API may not, and the first of equals wins so the
 // driver's order still breaks ties.
-func newest(images []scaffolding.Image) scaffolding.Image {
+func newest(images []cloud.Image) cloud.Image {
 	best := images[0]
 	for _, img := range images[1:] {
 		if img.Created.After(best.Created) {
@@ -108,7 +110,7 @@ func newest(images []scaffolding.Image) scaffolding.Image {
 }
 
 // describeFilter says which filters were applied, for the "no match" error.
-func describeFilter(f scaffolding.ImageFilter) string {
+func describeFilter(f cloud.ImageFilter) string {
 	parts := []string{fmt.Sprintf("region %q", f.Region)}
 	if f.Name != "" {
 		parts = append(parts, fmt.Sprintf("name %q", f.Name))
@@ -141,5 +143,5 @@ type redactedError struct {
 func (e *redactedError) Error() string { return e.msg }
 
 // Unwrap keeps errors.Is working (for example with
-// scaffolding.ErrChecksumMismatch) on a redacted error.
+// cloud.ErrChecksumMismatch) on a redacted error.
 func (e *redactedError) Unwrap() error { return e.err }

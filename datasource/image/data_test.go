@@ -9,7 +9,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/zclconf/go-cty/cty"
 
-	"github.com/example/packer-plugin-scaffolding/builder/scaffolding"
+	"github.com/example/packer-plugin-scaffolding/cloud"
 )
 
 func configure(t *testing.T, raw map[string]interface{}) (*Datasource, error) {
@@ -90,12 +90,12 @@ func TestConfigureReportsAllProblemsAtOnce(t *testing.T) {
 }
 
 var (
-	older = scaffolding.Image{
+	older = cloud.Image{
 		ID: "sha256:" + strings.Repeat("a", 64), Name: "web-1", Region: "local",
 		Created: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), Size: 10,
 		Location: "/s/local/a.tar.gz", Labels: map[string]string{"os": "linux"},
 	}
-	newer = scaffolding.Image{
+	newer = cloud.Image{
 		ID: "sha256:" + strings.Repeat("b", 64), Name: "web-2", Region: "local",
 		Created: time.Date(2026, 2, 1, 12, 30, 0, 0, time.FixedZone("X", 3600)), Size: 20,
 		Location: "/s/local/b.tar.gz", Labels: map[string]string{"os": "linux", "tier": "web"},
@@ -113,7 +113,7 @@ func str(t *testing.T, v cty.Value, attr string) string {
 }
 
 func TestExecutePicksNewestMatch(t *testing.T) {
-	mock := &scaffolding.MockDriver{FindImagesResult: []scaffolding.Image{older, newer}}
+	mock := &cloud.MockDriver{FindImagesResult: []cloud.Image{older, newer}}
 	d, err := configure(t, map[string]interface{}{
 		"store": "/s", "name": "web-*", "region": "local", "labels": map[string]string{"os": "linux"},
 	})
@@ -166,7 +166,7 @@ func TestExecuteEmptyLabelsIsAMap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d.Driver = &scaffolding.MockDriver{FindImagesResult: []scaffolding.Image{img}}
+	d.Driver = &cloud.MockDriver{FindImagesResult: []cloud.Image{img}}
 	out, err := d.Execute()
 	if err != nil {
 		t.Fatal(err)
@@ -184,7 +184,7 @@ func TestExecuteNoMatchNamesFiltersAndStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d.Driver = &scaffolding.MockDriver{}
+	d.Driver = &cloud.MockDriver{}
 
 	_, err = d.Execute()
 	if err == nil {
@@ -206,7 +206,7 @@ func TestExecutePassesDriverErrorThrough(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d.Driver = &scaffolding.MockDriver{FindImagesErr: indexErr}
+	d.Driver = &cloud.MockDriver{FindImagesErr: indexErr}
 
 	_, err = d.Execute()
 	if !errors.Is(err, indexErr) {
@@ -223,7 +223,7 @@ func TestExecuteRedactsTokenFromDriverError(t *testing.T) {
 		t.Fatal(err)
 	}
 	cause := errors.New("GET https://store.example/index.json with Bearer s3cr3t-token: 500")
-	d.Driver = &scaffolding.MockDriver{FindImagesErr: cause}
+	d.Driver = &cloud.MockDriver{FindImagesErr: cause}
 
 	_, err = d.Execute()
 	if err == nil {

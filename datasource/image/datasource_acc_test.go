@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/example/packer-plugin-scaffolding/acctest"
-	"github.com/example/packer-plugin-scaffolding/builder/scaffolding"
+	"github.com/example/packer-plugin-scaffolding/standin"
 )
 
 // seedImage is an image to put into a test store before Packer runs.
@@ -34,11 +34,11 @@ func seedStore(t testing.TB, dir string, images ...seedImage) []string {
 	ctx := context.Background()
 	var ids []string
 	for _, s := range images {
-		d := scaffolding.NewLocalDriver(filepath.Join(dir, "store"))
+		d := standin.NewLocalDriver(filepath.Join(dir, "store"))
 		d.InstanceDir = t.TempDir()
 		created := s.created
 		d.Now = func() time.Time { return created }
-		inst, err := d.CreateInstance(ctx, scaffolding.InstanceSpec{Name: s.name})
+		inst, err := d.CreateInstance(ctx, standin.InstanceSpec{Name: s.name})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -51,7 +51,7 @@ func seedStore(t testing.TB, dir string, images ...seedImage) []string {
 		if err := d.StopInstance(ctx, inst); err != nil {
 			t.Fatal(err)
 		}
-		img, err := d.CreateImage(ctx, inst, scaffolding.ImageSpec{Name: s.name, Region: "local", Labels: s.labels})
+		img, err := d.CreateImage(ctx, inst, standin.ImageSpec{Name: s.name, Region: "local", Labels: s.labels})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,6 +9,7 @@ import (
 	registryimage "github.com/hashicorp/packer-plugin-sdk/packer/registry/image"
 
 	"github.com/example/packer-plugin-scaffolding/builder/scaffolding"
+	"github.com/example/packer-plugin-scaffolding/cloud"
 )
 
 // BuilderID identifies artifacts made by this post-processor.
@@ -19,16 +20,16 @@ type Artifact struct {
 	// Store is the store directory.
 	Store string
 	// Source is the input image.
-	Source scaffolding.Image
+	Source cloud.Image
 	// Images holds the image in every configured region, in configuration
 	// order.
-	Images []scaffolding.Image
+	Images []cloud.Image
 	// Copies are the images this post-processor created, a subset of
 	// Images: Destroy deletes these and nothing else.
-	Copies []scaffolding.Image
+	Copies []cloud.Image
 
 	generatedData interface{}
-	driver        scaffolding.Driver
+	driver        cloud.Driver
 }
 
 // BuilderId returns BuilderID.

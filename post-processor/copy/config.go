@@ -13,7 +13,7 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/template/config"
 	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
 
-	"github.com/example/packer-plugin-scaffolding/builder/scaffolding"
+	"github.com/example/packer-plugin-scaffolding/cloud"
 )
 
 // Config is the body of a `post-processor "scaffolding-copy"` block.
@@ -55,7 +55,7 @@ func (c *Config) prepare(raws ...interface{}) error {
 	}
 	seen := make(map[string]int, len(c.Regions))
 	for i, r := range c.Regions {
-		if err := scaffolding.ValidateRegion(r); err != nil {
+		if err := cloud.ValidateRegion(r); err != nil {
 			errs = append(errs, fmt.Errorf("regions[%d]: %v", i, err))
 			continue
 		}

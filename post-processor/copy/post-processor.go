@@ -9,6 +9,7 @@ import (
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
 	"github.com/example/packer-plugin-scaffolding/builder/scaffolding"
+	"github.com/example/packer-plugin-scaffolding/cloud"
 )
 
 // PostProcessor is the `post-processor "scaffolding-copy"`.
@@ -16,9 +17,9 @@ type PostProcessor struct {
 	config Config
 
 	// Driver, when set, is used instead of a scaffolding.LocalDriver for the
-	// store, so tests can pass a scaffolding.MockDriver. Packer leaves it
+	// store, so tests can pass a cloud.MockDriver. Packer leaves it
 	// nil.
-	Driver scaffolding.Driver
+	Driver cloud.Driver
 }
 
 var _ packersdk.PostProcessor = (*PostProcessor)(nil)
@@ -57,15 +58,15 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, input 
 	}
 	driver := p.Driver
 	if driver == nil {
-		// OpenStore is the one place that decides which Driver talks to
+		// cloud.NewDriver is the one place that decides which Driver talks to
 		// the platform, for every component.
 		var err error
-		if driver, err = scaffolding.OpenStore(store, scaffolding.StoreOptions{}); err != nil {
+		if driver, err = cloud.NewDriver(&cloud.AccessConfig{Store: store}); err != nil {
 			return nil, true, false, fmt.Errorf("store: %w", err)
 		}
 	}
 
-	src, err := findOne(ctx, driver, scaffolding.ImageFilter{ID: input.Id(), Region: srcRegion})
+	src, err := findOne(ctx, driver, cloud.ImageFilter{ID: input.Id(), Region: srcRegion})
 	if err != nil {
 		return nil, true, false, fmt.Errorf("finding image %s in region %q of store %s: %w", input.Id(), srcRegion, store, err)
 	}
@@ -100,13 +101,13 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, input 
 // copyTo puts src into region and says whether it made a new copy: an image
 // that is already there (the source itself, or an earlier copy) is reused
 // and must not be deleted by this artifact.
-func (p *PostProcessor) copyTo(ctx context.Context, ui packersdk.Ui, driver scaffolding.Driver, src scaffolding.Image, region string) (scaffolding.Image, bool, error) {
+func (p *PostProcessor) copyTo(ctx context.Context, ui packersdk.Ui, driver cloud.Driver, src cloud.Image, region string) (cloud.Image, bool, error) {
 	if region == src.Region {
 		return src, false, nil
 	}
-	existing, err := driver.FindImages(ctx, scaffolding.ImageFilter{ID: src.ID, Region: region})
+	existing, err := driver.FindImages(ctx, cloud.ImageFilter{ID: src.ID, Region: region})
 	if err != nil {
-		return scaffolding.Image{}, false, err
+		return cloud.Image{}, false, err
 	}
 	for _, img := range existing {
 		if img.Name == src.Name {
@@ -117,13 +118,13 @@ func (p *PostProcessor) copyTo(ctx context.Context, ui packersdk.Ui, driver scaf
 	ui.Say(fmt.Sprintf("Copying image %s from region %q to %q...", src.ID, src.Region, region))
 	img, err := driver.CopyImage(ctx, src, region)
 	if err != nil {
-		return scaffolding.Image{}, false, err
+		return cloud.Image{}, false, err
 	}
 	return img, true, nil
 }
 
 // findOne returns the newest image matching filter, or nil.
-func findOne(ctx context.Context, driver scaffolding.Driver, filter scaffolding.ImageFilter) (*scaffolding.Image, error) {
+func findOne(ctx context.Context, driver cloud.Driver, filter cloud.ImageFilter) (*cloud.Image, error) {
 	images, err := driver.FindImages(ctx, filter)
 	if err != nil || len(images) == 0 {
 		return nil, err

@@ -7,8 +7,9 @@ import (
 	"github.com/example/packer-plugin-scaffolding/acctest"
 	"github.com/example/packer-plugin-scaffolding/acctest/registry"
 	"github.com/example/packer-plugin-scaffolding/builder/scaffolding"
-	"github.com/example/packer-plugin-scaffolding/builder/scaffolding/imagecheck"
+	"github.com/example/packer-plugin-scaffolding/cloud"
 	imagecopy "github.com/example/packer-plugin-scaffolding/post-processor/copy"
+	"github.com/example/packer-plugin-scaffolding/standin/imagecheck"
 )
 
 // copyTemplate builds one image and copies it with the given post-processor
@@ -51,7 +52,7 @@ func TestAccPostProcessor_copy(t *testing.T) {
 				imagecheck.ArtifactImagesInStore(scaffolding.BuilderID, "store"),
 				imagecheck.FileInImage(imagecopy.BuilderID, "/app.txt", "app"),
 				acctest.CheckFunc(sameIDAsBuilder),
-				imagecheck.StoreImages("store", scaffolding.ImageFilter{Name: "app", Labels: map[string]string{"tier": "app"}}, 3),
+				imagecheck.StoreImages("store", cloud.ImageFilter{Name: "app", Labels: map[string]string{"tier": "app"}}, 3),
 				imagecheck.NoTempFiles("store"),
 			},
 		}},
@@ -77,8 +78,8 @@ func TestAccPostProcessor_discardInput(t *testing.T) {
 				acctest.ArtifactsFrom(scaffolding.BuilderID, 0),
 				imagecheck.Regions(imagecopy.BuilderID, "store", "eu-west"),
 				// Packer destroyed the input: only the copy is left.
-				imagecheck.StoreImages("store", scaffolding.ImageFilter{Region: "local"}, 0),
-				imagecheck.StoreImages("store", scaffolding.ImageFilter{Region: "eu-west"}, 1),
+				imagecheck.StoreImages("store", cloud.ImageFilter{Region: "local"}, 0),
+				imagecheck.StoreImages("store", cloud.ImageFilter{Region: "eu-west"}, 1),
 			},
 		}},
 	})
@@ -92,7 +93,7 @@ func TestAccPostProcessor_invalidRegions(t *testing.T) {
 			ExpectError: regexp.MustCompile(`regions`),
 			Checks: []acctest.Check{
 				acctest.ErrorMentions("eu-west", "Bad Region"),
-				imagecheck.StoreImages("store", scaffolding.ImageFilter{}, 0),
+				imagecheck.StoreImages("store", cloud.ImageFilter{}, 0),
 			},
 		}},
 	})

@@ -13,11 +13,13 @@ import (
 	registryimage "github.com/hashicorp/packer-plugin-sdk/packer/registry/image"
 
 	"github.com/example/packer-plugin-scaffolding/builder/scaffolding"
+	"github.com/example/packer-plugin-scaffolding/cloud"
+	"github.com/example/packer-plugin-scaffolding/standin"
 )
 
 var (
 	srcID    = "sha256:" + strings.Repeat("c", 64)
-	srcImage = scaffolding.Image{
+	srcImage = cloud.Image{
 		ID: srcID, Name: "web", Region: "local", Location: "/store/images/local/c.tar.gz",
 		Labels: map[string]string{"os": "linux"}, SourceImageID: "sha256:" + strings.Repeat("0", 64),
 	}
@@ -46,18 +48,18 @@ func input() *packersdk.MockArtifact {
 
 // storeMock answers FindImages with the source image in its region and
 // whatever extra holds for other regions, and copies by relabelling.
-func storeMock(extra ...scaffolding.Image) *scaffolding.MockDriver {
-	return &scaffolding.MockDriver{
-		FindImagesFunc: func(_ context.Context, f scaffolding.ImageFilter) ([]scaffolding.Image, error) {
-			var out []scaffolding.Image
-			for _, img := range append([]scaffolding.Image{srcImage}, extra...) {
+func storeMock(extra ...cloud.Image) *cloud.MockDriver {
+	return &cloud.MockDriver{
+		FindImagesFunc: func(_ context.Context, f cloud.ImageFilter) ([]cloud.Image, error) {
+			var out []cloud.Image
+			for _, img := range append([]cloud.Image{srcImage}, extra...) {
 				if img.ID == f.ID && img.Region == f.Region {
 					out = append(out, img)
 				}
 			}
 			return out, nil
 		},
-		CopyImageFunc: func(_ context.Context, img scaffolding.Image, region string) (scaffolding.Image, error) {
+		CopyImageFunc: func(_ context.Context, img cloud.Image, region string) (cloud.Image, error) {
 			img.Region = region
 			img.Location = "/store/images/" + region + "/c.tar.gz"
 			return img, nil
@@ -208,7 +210,7 @@ func TestPostProcessNeedsRegionAndStore(t *testing.T) {
 
 func TestPostProcessSourceMissing(t *testing.T) {
 	p := configured(t, map[string]interface{}{"regions": []string{"eu-1"}})
-	p.Driver = &scaffolding.MockDriver{}
+	p.Driver = &cloud.MockDriver{}
 	_, _, _, err := p.PostProcess(context.Background(), packersdk.TestUi(t), input())
 	if err == nil {
 		t.Fatal("PostProcess succeeded without a source image")
@@ -248,9 +250,9 @@ func TestPostProcessRollsBackOnFailure(t *testing.T) {
 	mock := storeMock()
 	copyOK := mock.CopyImageFunc
 	boom := errors.New("disk full")
-	mock.CopyImageFunc = func(ctx context.Context, img scaffolding.Image, region string) (scaffolding.Image, error) {
+	mock.CopyImageFunc = func(ctx context.Context, img cloud.Image, region string) (cloud.Image, error) {
 		if region == "us-2" {
-			return scaffolding.Image{}, boom
+			return cloud.Image{}, boom
 		}
 		return copyOK(ctx, img, region)
 	}
@@ -274,9 +276,9 @@ func TestPostProcessRollsBackOnFailure(t *testing.T) {
 func TestPostProcessReportsFailedRollback(t *testing.T) {
 	p := configured(t, map[string]interface{}{"regions": []string{"eu-1", "us-2"}})
 	mock := storeMock()
-	mock.CopyImageFunc = func(_ context.Context, img scaffolding.Image, region string) (scaffolding.Image, error) {
+	mock.CopyImageFunc = func(_ context.Context, img cloud.Image, region string) (cloud.Image, error) {
 		if region == "us-2" {
-			return scaffolding.Image{}, errors.New("disk full")
+			return cloud.Image{}, errors.New("disk full")
 		}
 		img.Region = region
 		return img, nil
@@ -319,9 +321,9 @@ func TestDestroyIsSafeTwice(t *testing.T) {
 func TestPostProcessWithLocalStore(t *testing.T) {
 	ctx := context.Background()
 	store := t.TempDir()
-	drv := scaffolding.NewLocalDriver(store)
+	drv := standin.NewLocalDriver(store)
 	drv.InstanceDir = t.TempDir()
-	inst, err := drv.CreateInstance(ctx, scaffolding.InstanceSpec{Name: "test"})
+	inst, err := drv.CreateInstance(ctx, standin.InstanceSpec{Name: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -331,7 +333,7 @@ func TestPostProcessWithLocalStore(t *testing.T) {
 	if err := drv.StopInstance(ctx, inst); err != nil {
 		t.Fatal(err)
 	}
-	src, err := drv.CreateImage(ctx, inst, scaffolding.ImageSpec{Name: "web", Region: "local"})
+	src, err := drv.CreateImage(ctx, inst, standin.ImageSpec{Name: "web", Region: "local"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -350,7 +352,7 @@ func TestPostProcessWithLocalStore(t *testing.T) {
 			t.Errorf("artifact file: %v", err)
 		}
 	}
-	copies, err := drv.FindImages(ctx, scaffolding.ImageFilter{ID: src.ID, Region: "eu-1"})
+	copies, err := drv.FindImages(ctx, standin.ImageFilter{ID: src.ID, Region: "eu-1"})
 	if err != nil || len(copies) != 1 {
 		t.Fatalf("eu-1 holds %v (err %v), want the copy", copies, err)
 	}
@@ -361,13 +363,13 @@ func TestPostProcessWithLocalStore(t *testing.T) {
 	if err := out.Destroy(); err != nil {
 		t.Fatal(err)
 	}
-	if left, _ := drv.FindImages(ctx, scaffolding.ImageFilter{ID: src.ID, Region: "eu-1"}); len(left) != 0 {
+	if left, _ := drv.FindImages(ctx, standin.ImageFilter{ID: src.ID, Region: "eu-1"}); len(left) != 0 {
 		t.Errorf("Destroy left %v in eu-1", left)
 	}
 	if _, err := os.Stat(copies[0].Location); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("copy archive still on disk: %v", err)
 	}
-	if kept, _ := drv.FindImages(ctx, scaffolding.ImageFilter{ID: src.ID, Region: "local"}); len(kept) != 1 {
+	if kept, _ := drv.FindImages(ctx, standin.ImageFilter{ID: src.ID, Region: "local"}); len(kept) != 1 {
 		t.Errorf("source image gone after Destroy: %v", kept)
 	}
 }

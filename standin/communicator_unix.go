@@ -1,6 +1,6 @@
 //go:build unix
 
-package scaffolding
+package standin
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package scaffolding_test
+package standin_test
 
 import (
 	"context"
@@ -9,14 +9,14 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/example/packer-plugin-scaffolding/builder/scaffolding"
+	"github.com/example/packer-plugin-scaffolding/standin"
 )
 
 // benchInstance makes a stopped instance whose workspace holds files files of
 // size bytes each, spread over a few directories.
-func benchInstance(b *testing.B, d *scaffolding.LocalDriver, files, size int) *scaffolding.Instance {
+func benchInstance(b *testing.B, d *standin.LocalDriver, files, size int) *standin.Instance {
 	b.Helper()
-	inst, err := d.CreateInstance(context.Background(), scaffolding.InstanceSpec{Name: "bench"})
+	inst, err := d.CreateInstance(context.Background(), standin.InstanceSpec{Name: "bench"})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -39,12 +39,12 @@ func benchInstance(b *testing.B, d *scaffolding.LocalDriver, files, size int) *s
 	return inst
 }
 
-func newBenchDriver(b *testing.B) *scaffolding.LocalDriver {
+func newBenchDriver(b *testing.B) *standin.LocalDriver {
 	// The driver logs every instance for PACKER_LOG; here it would only
 	// bury the numbers.
 	log.SetOutput(io.Discard)
 	b.Cleanup(func() { log.SetOutput(os.Stderr) })
-	d := scaffolding.NewLocalDriver(filepath.Join(b.TempDir(), "store"))
+	d := standin.NewLocalDriver(filepath.Join(b.TempDir(), "store"))
 	d.InstanceDir = b.TempDir()
 	return d
 }
@@ -58,7 +58,7 @@ func BenchmarkCreateImage(b *testing.B) {
 	b.SetBytes(100 * 64 << 10)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := d.CreateImage(ctx, inst, scaffolding.ImageSpec{Name: fmt.Sprintf("img-%d", i), Region: "local"}); err != nil {
+		if _, err := d.CreateImage(ctx, inst, standin.ImageSpec{Name: fmt.Sprintf("img-%d", i), Region: "local"}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -69,14 +69,14 @@ func BenchmarkCreateImage(b *testing.B) {
 func BenchmarkRestoreImage(b *testing.B) {
 	d := newBenchDriver(b)
 	ctx := context.Background()
-	img, err := d.CreateImage(ctx, benchInstance(b, d, 100, 64<<10), scaffolding.ImageSpec{Name: "src", Region: "local"})
+	img, err := d.CreateImage(ctx, benchInstance(b, d, 100, 64<<10), standin.ImageSpec{Name: "src", Region: "local"})
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.SetBytes(100 * 64 << 10)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		inst, err := d.CreateInstance(ctx, scaffolding.InstanceSpec{Name: "restore"})
+		inst, err := d.CreateInstance(ctx, standin.InstanceSpec{Name: "restore"})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -98,11 +98,11 @@ func BenchmarkFindImages(b *testing.B) {
 	inst := benchInstance(b, d, 1, 16)
 	for i := 0; i < 300; i++ {
 		labels := map[string]string{"tier": []string{"base", "app"}[i%2]}
-		if _, err := d.CreateImage(ctx, inst, scaffolding.ImageSpec{Name: fmt.Sprintf("img-%d", i), Region: "local", Labels: labels}); err != nil {
+		if _, err := d.CreateImage(ctx, inst, standin.ImageSpec{Name: fmt.Sprintf("img-%d", i), Region: "local", Labels: labels}); err != nil {
 			b.Fatal(err)
 		}
 	}
-	filter := scaffolding.ImageFilter{Name: "img-9*", Region: "local", Labels: map[string]string{"tier": "app"}}
+	filter := standin.ImageFilter{Name: "img-9*", Region: "local", Labels: map[string]string{"tier": "app"}}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if _, err := d.FindImages(ctx, filter); err != nil {

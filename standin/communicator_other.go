@@ -1,6 +1,6 @@
 //go:build !unix && !windows
 
-package scaffolding
+package standin
 
 import (
 	"context"

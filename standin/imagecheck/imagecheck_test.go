@@ -11,22 +11,24 @@ import (
 
 	"github.com/example/packer-plugin-scaffolding/acctest"
 	"github.com/example/packer-plugin-scaffolding/builder/scaffolding"
+	"github.com/example/packer-plugin-scaffolding/cloud"
+	"github.com/example/packer-plugin-scaffolding/standin"
 )
 
 // storeWithImage makes a real store in dir/store holding one image with
 // /etc/motd, and returns a Result whose builder artifact is that image.
-func storeWithImage(t *testing.T) (*acctest.Result, scaffolding.Image) {
+func storeWithImage(t *testing.T) (*acctest.Result, standin.Image) {
 	t.Helper()
 	dir := t.TempDir()
-	d := scaffolding.NewLocalDriver(filepath.Join(dir, "store"))
+	d := standin.NewLocalDriver(filepath.Join(dir, "store"))
 	d.InstanceDir = t.TempDir()
 	ctx := context.Background()
-	inst, err := d.CreateInstance(ctx, scaffolding.InstanceSpec{Name: "t"})
+	inst, err := d.CreateInstance(ctx, standin.InstanceSpec{Name: "t"})
 	require.NoError(t, err)
 	require.NoError(t, os.MkdirAll(filepath.Join(inst.Workspace, "etc"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(inst.Workspace, "etc", "motd"), []byte("hello world"), 0o644))
 	require.NoError(t, d.StopInstance(ctx, inst))
-	img, err := d.CreateImage(ctx, inst, scaffolding.ImageSpec{Name: "t", Region: "local"})
+	img, err := d.CreateImage(ctx, inst, standin.ImageSpec{Name: "t", Region: "local"})
 	require.NoError(t, err)
 	r := &acctest.Result{Dir: dir, Artifacts: []acctest.Artifact{{
 		BuilderID: scaffolding.BuilderID, ID: img.ID, Files: []string{img.Location},
@@ -44,16 +46,16 @@ func TestFileInImage(t *testing.T) {
 
 func TestStoreImages(t *testing.T) {
 	r, img := storeWithImage(t)
-	assert.NoError(t, StoreImages("store", scaffolding.ImageFilter{Name: "t"}, 1).Check(r))
-	assert.ErrorContains(t, StoreImages("store", scaffolding.ImageFilter{Region: "eu-west"}, 1).Check(r), "expected 1, found 0")
-	assert.NoError(t, StoreImages("missing-store", scaffolding.ImageFilter{}, 0).Check(r), "a store never created has no images")
+	assert.NoError(t, StoreImages("store", cloud.ImageFilter{Name: "t"}, 1).Check(r))
+	assert.ErrorContains(t, StoreImages("store", cloud.ImageFilter{Region: "eu-west"}, 1).Check(r), "expected 1, found 0")
+	assert.NoError(t, StoreImages("missing-store", cloud.ImageFilter{}, 0).Check(r), "a store never created has no images")
 	assert.NoError(t, ArtifactImagesInStore(scaffolding.BuilderID, "store").Check(r))
 	assert.NoError(t, Regions(scaffolding.BuilderID, "store", "local").Check(r))
 	assert.ErrorContains(t, Regions(scaffolding.BuilderID, "store", "local", "eu-west").Check(r), "expected [eu-west local], found [local]")
 
 	// An archive changed behind the index's back no longer verifies.
 	require.NoError(t, os.WriteFile(img.Location, []byte("tampered"), 0o644))
-	assert.ErrorIs(t, ArtifactImagesInStore(scaffolding.BuilderID, "store").Check(r), scaffolding.ErrChecksumMismatch)
+	assert.ErrorIs(t, ArtifactImagesInStore(scaffolding.BuilderID, "store").Check(r), standin.ErrChecksumMismatch)
 }
 
 func TestNoTempFiles(t *testing.T) {

@@ -1,6 +1,6 @@
 //go:build windows
 
-package scaffolding
+package standin
 
 import (
 	"errors"

@@ -18,7 +18,8 @@ import (
 	"strings"
 
 	"github.com/example/packer-plugin-scaffolding/acctest"
-	"github.com/example/packer-plugin-scaffolding/builder/scaffolding"
+	"github.com/example/packer-plugin-scaffolding/cloud"
+	"github.com/example/packer-plugin-scaffolding/standin"
 )
 
 // FileInImage checks that the image of every artifact from builderID holds
@@ -93,13 +94,13 @@ func ReadImageFile(archive, name string) ([]byte, error) {
 // StoreImages checks that the store at dir (relative to the work directory)
 // lists exactly n images matching the filter. A store that does not exist
 // has no images.
-func StoreImages(dir string, filter scaffolding.ImageFilter, n int) acctest.Check {
+func StoreImages(dir string, filter cloud.ImageFilter, n int) acctest.Check {
 	return storeImages{dir: dir, filter: filter, n: n}
 }
 
 type storeImages struct {
 	dir    string
-	filter scaffolding.ImageFilter
+	filter cloud.ImageFilter
 	n      int
 }
 
@@ -110,7 +111,7 @@ func (c storeImages) Check(r *acctest.Result) error {
 		// store: that is "no images", as expected.
 		return nil
 	}
-	images, err := scaffolding.NewLocalDriver(dir).FindImages(context.Background(), c.filter)
+	images, err := standin.NewLocalDriver(dir).FindImages(context.Background(), standin.ImageFilter(c.filter))
 	if err != nil {
 		return fmt.Errorf("images in store %s: %w", c.dir, err)
 	}
@@ -138,15 +139,15 @@ func (c artifactImagesInStore) Check(r *acctest.Result) error {
 	if len(arts) == 0 {
 		return fmt.Errorf("images of %s in store %s: expected an artifact, found none", c.builderID, c.dir)
 	}
-	d := scaffolding.NewLocalDriver(resolve(r.Dir, c.dir))
+	d := standin.NewLocalDriver(resolve(r.Dir, c.dir))
 	var errs []error
 	for _, a := range arts {
-		images, err := d.FindImages(context.Background(), scaffolding.ImageFilter{ID: a.ID})
+		images, err := d.FindImages(context.Background(), standin.ImageFilter{ID: a.ID})
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		byFile := map[string]scaffolding.Image{}
+		byFile := map[string]standin.Image{}
 		for _, img := range images {
 			byFile[filepath.Clean(img.Location)] = img
 		}
@@ -176,10 +177,10 @@ type regionsCheck struct {
 }
 
 func (c regionsCheck) Check(r *acctest.Result) error {
-	d := scaffolding.NewLocalDriver(resolve(r.Dir, c.dir))
+	d := standin.NewLocalDriver(resolve(r.Dir, c.dir))
 	var found []string
 	for _, a := range r.ArtifactsFrom(c.builderID) {
-		images, err := d.FindImages(context.Background(), scaffolding.ImageFilter{ID: a.ID})
+		images, err := d.FindImages(context.Background(), standin.ImageFilter{ID: a.ID})
 		if err != nil {
 			return err
 		}
