@@ -3,6 +3,8 @@ package cloud
 import (
 	"context"
 	"sync"
+
+	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 )
 
 // MockDriver is a Driver for unit tests. It records every call and its
@@ -14,7 +16,7 @@ import (
 //   - XxxCalled is set on the first call;
 //   - the arguments of the last call are kept (XxxFilter, XxxImage, ...), and
 //     where a method is typically called several times (CopyImage,
-//     DeleteImage, VerifyImage) every call's arguments are appended too;
+//     DeregisterImage) every call's arguments are appended too;
 //   - XxxErr, when set, is returned;
 //   - XxxFunc, when set, replaces the canned answer entirely, for tests that
 //     need a different answer per call (for example a copy that fails only
@@ -39,24 +41,13 @@ type MockDriver struct {
 	FindImagesErr    error
 	FindImagesFunc   func(ctx context.Context, filter ImageFilter) ([]Image, error)
 
-	VerifyImageCalled bool
-	VerifyImageImages []Image
-	VerifyImageErr    error
-	VerifyImageFunc   func(ctx context.Context, image Image) error
-
-	CreateInstanceCalled bool
-	CreateInstanceSpec   InstanceSpec
-	// CreateInstanceResult is returned when set; otherwise a new Instance
-	// with ID "i-mock" and an empty Workspace.
-	CreateInstanceResult *Instance
-	CreateInstanceErr    error
-	CreateInstanceFunc   func(ctx context.Context, spec InstanceSpec) (*Instance, error)
-
-	RestoreImageCalled   bool
-	RestoreImageInstance *Instance
-	RestoreImageImage    Image
-	RestoreImageErr      error
-	RestoreImageFunc     func(ctx context.Context, instance *Instance, image Image) error
+	RunInstanceCalled bool
+	RunInstanceSpec   LaunchSpec
+	// RunInstanceResult is returned when set; otherwise a new Instance
+	// with ID "i-mock" and the spec's name, region and source image id.
+	RunInstanceResult *Instance
+	RunInstanceErr    error
+	RunInstanceFunc   func(ctx context.Context, spec LaunchSpec) (*Instance, error)
 
 	StopInstanceCalled   bool
 	StopInstanceInstance *Instance
@@ -72,15 +63,15 @@ type MockDriver struct {
 	CreateImageErr    error
 	CreateImageFunc   func(ctx context.Context, instance *Instance, spec ImageSpec) (Image, error)
 
-	DeleteInstanceCalled   bool
-	DeleteInstanceInstance *Instance
-	DeleteInstanceErr      error
-	DeleteInstanceFunc     func(ctx context.Context, instance *Instance) error
+	TerminateInstanceCalled   bool
+	TerminateInstanceInstance *Instance
+	TerminateInstanceErr      error
+	TerminateInstanceFunc     func(ctx context.Context, instance *Instance) error
 
-	DeleteImageCalled bool
-	DeleteImageImages []Image
-	DeleteImageErr    error
-	DeleteImageFunc   func(ctx context.Context, image Image) error
+	DeregisterImageCalled bool
+	DeregisterImageImages []Image
+	DeregisterImageErr    error
+	DeregisterImageFunc   func(ctx context.Context, image Image) error
 
 	CopyImageCalled bool
 	CopyImageImage  Image
@@ -90,9 +81,19 @@ type MockDriver struct {
 	// a copy succeeds and returns the image with Region set to the target.
 	CopyImageErr  error
 	CopyImageFunc func(ctx context.Context, image Image, region string) (Image, error)
+
+	CommunicatorCalled   bool
+	CommunicatorInstance *Instance
+	// CommunicatorResult is returned when set; otherwise a new
+	// packersdk.MockCommunicator.
+	CommunicatorResult packersdk.Communicator
+	CommunicatorErr    error
 }
 
-var _ Driver = (*MockDriver)(nil)
+var (
+	_ Driver    = (*MockDriver)(nil)
+	_ Connector = (*MockDriver)(nil)
+)
 
 // record notes a call; callers hold d.mu.
 func (d *MockDriver) record(name string) {
@@ -119,28 +120,13 @@ func (d *MockDriver) FindImages(ctx context.Context, filter ImageFilter) ([]Imag
 	return append([]Image(nil), result...), nil
 }
 
-// VerifyImage records the image and returns VerifyImageErr.
-func (d *MockDriver) VerifyImage(ctx context.Context, image Image) error {
+// RunInstance records the spec and returns RunInstanceResult.
+func (d *MockDriver) RunInstance(ctx context.Context, spec LaunchSpec) (*Instance, error) {
 	d.mu.Lock()
-	d.record("VerifyImage")
-	d.VerifyImageCalled = true
-	d.VerifyImageImages = append(d.VerifyImageImages, image)
-	fn, err := d.VerifyImageFunc, d.VerifyImageErr
-	d.mu.Unlock()
-
-	if fn != nil {
-		return fn(ctx, image)
-	}
-	return err
-}
-
-// CreateInstance records the spec and returns CreateInstanceResult.
-func (d *MockDriver) CreateInstance(ctx context.Context, spec InstanceSpec) (*Instance, error) {
-	d.mu.Lock()
-	d.record("CreateInstance")
-	d.CreateInstanceCalled = true
-	d.CreateInstanceSpec = spec
-	fn, result, err := d.CreateInstanceFunc, d.CreateInstanceResult, d.CreateInstanceErr
+	d.record("RunInstance")
+	d.RunInstanceCalled = true
+	d.RunInstanceSpec = spec
+	fn, result, err := d.RunInstanceFunc, d.RunInstanceResult, d.RunInstanceErr
 	d.mu.Unlock()
 
 	if fn != nil {
@@ -152,23 +138,11 @@ func (d *MockDriver) CreateInstance(ctx context.Context, spec InstanceSpec) (*In
 	if result != nil {
 		return result, nil
 	}
-	return &Instance{ID: "i-mock"}, nil
-}
-
-// RestoreImage records its arguments and returns RestoreImageErr.
-func (d *MockDriver) RestoreImage(ctx context.Context, instance *Instance, image Image) error {
-	d.mu.Lock()
-	d.record("RestoreImage")
-	d.RestoreImageCalled = true
-	d.RestoreImageInstance = instance
-	d.RestoreImageImage = image
-	fn, err := d.RestoreImageFunc, d.RestoreImageErr
-	d.mu.Unlock()
-
-	if fn != nil {
-		return fn(ctx, instance, image)
+	inst := &Instance{ID: "i-mock", Name: spec.Name, Region: spec.Region}
+	if spec.SourceImage != nil {
+		inst.SourceImageID = spec.SourceImage.ID
 	}
-	return err
+	return inst, nil
 }
 
 // StopInstance records the instance and returns StopInstanceErr.
@@ -215,13 +189,13 @@ func (d *MockDriver) CreateImage(ctx context.Context, instance *Instance, spec I
 	}, nil
 }
 
-// DeleteInstance records the instance and returns DeleteInstanceErr.
-func (d *MockDriver) DeleteInstance(ctx context.Context, instance *Instance) error {
+// TerminateInstance records the instance and returns TerminateInstanceErr.
+func (d *MockDriver) TerminateInstance(ctx context.Context, instance *Instance) error {
 	d.mu.Lock()
-	d.record("DeleteInstance")
-	d.DeleteInstanceCalled = true
-	d.DeleteInstanceInstance = instance
-	fn, err := d.DeleteInstanceFunc, d.DeleteInstanceErr
+	d.record("TerminateInstance")
+	d.TerminateInstanceCalled = true
+	d.TerminateInstanceInstance = instance
+	fn, err := d.TerminateInstanceFunc, d.TerminateInstanceErr
 	d.mu.Unlock()
 
 	if fn != nil {
@@ -230,13 +204,13 @@ func (d *MockDriver) DeleteInstance(ctx context.Context, instance *Instance) err
 	return err
 }
 
-// DeleteImage records the image and returns DeleteImageErr.
-func (d *MockDriver) DeleteImage(ctx context.Context, image Image) error {
+// DeregisterImage records the image and returns DeregisterImageErr.
+func (d *MockDriver) DeregisterImage(ctx context.Context, image Image) error {
 	d.mu.Lock()
-	d.record("DeleteImage")
-	d.DeleteImageCalled = true
-	d.DeleteImageImages = append(d.DeleteImageImages, image)
-	fn, err := d.DeleteImageFunc, d.DeleteImageErr
+	d.record("DeregisterImage")
+	d.DeregisterImageCalled = true
+	d.DeregisterImageImages = append(d.DeregisterImageImages, image)
+	fn, err := d.DeregisterImageFunc, d.DeregisterImageErr
 	d.mu.Unlock()
 
 	if fn != nil {
@@ -264,4 +238,20 @@ func (d *MockDriver) CopyImage(ctx context.Context, image Image, region string) 
 	}
 	image.Region = region
 	return image, nil
+}
+
+// Communicator records the instance and returns CommunicatorResult.
+func (d *MockDriver) Communicator(_ context.Context, instance *Instance) (packersdk.Communicator, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.record("Communicator")
+	d.CommunicatorCalled = true
+	d.CommunicatorInstance = instance
+	if d.CommunicatorErr != nil {
+		return nil, d.CommunicatorErr
+	}
+	if d.CommunicatorResult != nil {
+		return d.CommunicatorResult, nil
+	}
+	return new(packersdk.MockCommunicator), nil
 }

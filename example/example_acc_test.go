@@ -7,7 +7,7 @@ import (
 	"github.com/example/packer-plugin-scaffolding/acctest"
 	"github.com/example/packer-plugin-scaffolding/acctest/registry"
 	"github.com/example/packer-plugin-scaffolding/builder/scaffolding"
-	imagecopy "github.com/example/packer-plugin-scaffolding/post-processor/copy"
+	"github.com/example/packer-plugin-scaffolding/post-processor/imagecopy"
 	"github.com/example/packer-plugin-scaffolding/standin/imagecheck"
 )
 

@@ -230,7 +230,7 @@ func (d *httpDriver) FindImages(ctx context.Context, filter ImageFilter) ([]Imag
 	return filterImages(idx.Images, filter, func(e indexEntry) string { return d.resolve(e.File).String() })
 }
 
-// VerifyImage implements Driver: it downloads the archive and hashes it.
+// VerifyImage downloads the archive and hashes it.
 func (d *httpDriver) VerifyImage(ctx context.Context, img Image) error {
 	if err := ValidateImageID(img.ID); err != nil {
 		return err
@@ -260,15 +260,10 @@ func (d *httpDriver) readOnly(op string) error {
 	return fmt.Errorf("%s: %w", op, readOnlyError{d.base.String()})
 }
 
-// CreateInstance implements Driver; a store read over http(s) cannot run
+// RunInstance implements Driver; a store read over http(s) cannot run
 // instances.
-func (d *httpDriver) CreateInstance(context.Context, InstanceSpec) (*Instance, error) {
-	return nil, d.readOnly("creating an instance")
-}
-
-// RestoreImage implements Driver by refusing.
-func (d *httpDriver) RestoreImage(context.Context, *Instance, Image) error {
-	return d.readOnly("restoring an image")
+func (d *httpDriver) RunInstance(context.Context, LaunchSpec) (*Instance, error) {
+	return nil, d.readOnly("running an instance")
 }
 
 // StopInstance implements Driver by refusing.
@@ -281,14 +276,14 @@ func (d *httpDriver) CreateImage(context.Context, *Instance, ImageSpec) (Image, 
 	return Image{}, d.readOnly("creating an image")
 }
 
-// DeleteInstance implements Driver by refusing.
-func (d *httpDriver) DeleteInstance(context.Context, *Instance) error {
-	return d.readOnly("deleting an instance")
+// TerminateInstance implements Driver by refusing.
+func (d *httpDriver) TerminateInstance(context.Context, *Instance) error {
+	return d.readOnly("terminating an instance")
 }
 
-// DeleteImage implements Driver by refusing.
-func (d *httpDriver) DeleteImage(context.Context, Image) error {
-	return d.readOnly("deleting an image")
+// DeregisterImage implements Driver by refusing.
+func (d *httpDriver) DeregisterImage(context.Context, Image) error {
+	return d.readOnly("deregistering an image")
 }
 
 // CopyImage implements Driver by refusing.

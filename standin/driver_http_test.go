@@ -264,12 +264,11 @@ func TestHTTPDriver_readOnly(t *testing.T) {
 	inst := &Instance{ID: "i-x", Workspace: t.TempDir()}
 	img := Image{ID: "sha256:" + strings.Repeat("a", 64), Region: "local"}
 	calls := map[string]error{}
-	_, calls["CreateInstance"] = d.CreateInstance(ctx, InstanceSpec{})
-	calls["RestoreImage"] = d.RestoreImage(ctx, inst, img)
+	_, calls["RunInstance"] = d.RunInstance(ctx, LaunchSpec{})
 	calls["StopInstance"] = d.StopInstance(ctx, inst)
 	_, calls["CreateImage"] = d.CreateImage(ctx, inst, ImageSpec{})
-	calls["DeleteInstance"] = d.DeleteInstance(ctx, inst)
-	calls["DeleteImage"] = d.DeleteImage(ctx, img)
+	calls["TerminateInstance"] = d.TerminateInstance(ctx, inst)
+	calls["DeregisterImage"] = d.DeregisterImage(ctx, img)
 	_, calls["CopyImage"] = d.CopyImage(ctx, img, "eu")
 	want := "store " + srv.URL + "/ is read-only"
 	for name, err := range calls {

@@ -93,7 +93,9 @@ func (d *LocalDriver) find(img Image) (indexEntry, error) {
 	return e, nil
 }
 
-// VerifyImage implements Driver.
+// VerifyImage checks that the image's archive still hashes to its id, and
+// returns an error wrapping ErrChecksumMismatch when it does not.
+// RunInstance calls it before restoring a source image.
 func (d *LocalDriver) VerifyImage(ctx context.Context, img Image) error {
 	e, err := d.find(img)
 	if err != nil {
@@ -115,8 +117,34 @@ func (d *LocalDriver) VerifyImage(ctx context.Context, img Image) error {
 	return nil
 }
 
-// CreateInstance implements Driver. The workspace is a new, empty directory.
-func (d *LocalDriver) CreateInstance(ctx context.Context, spec InstanceSpec) (*Instance, error) {
+// RunInstance implements Driver. The instance's workspace is a new
+// directory; a source image is verified and restored into it, and when
+// that fails the workspace is removed again.
+func (d *LocalDriver) RunInstance(ctx context.Context, spec LaunchSpec) (*Instance, error) {
+	if spec.Source != nil {
+		// Checked before anything is made, so a missing or corrupt image
+		// leaves nothing to clean up.
+		if err := d.VerifyImage(ctx, *spec.Source); err != nil {
+			return nil, fmt.Errorf("source image %s: %w", spec.Source.ID, err)
+		}
+	}
+	instance, err := d.newInstance(spec.Name)
+	if err != nil {
+		return nil, err
+	}
+	if spec.Source != nil {
+		if err := d.RestoreImage(ctx, instance, *spec.Source); err != nil {
+			if terr := d.TerminateInstance(context.WithoutCancel(ctx), instance); terr != nil {
+				err = errors.Join(err, terr)
+			}
+			return nil, err
+		}
+	}
+	return instance, nil
+}
+
+// newInstance makes an empty instance.
+func (d *LocalDriver) newInstance(name string) (*Instance, error) {
 	var b [6]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return nil, err
@@ -128,7 +156,7 @@ func (d *LocalDriver) CreateInstance(ctx context.Context, spec InstanceSpec) (*I
 	}
 	ws := filepath.Join(base, "scaffolding-"+id)
 	if err := os.Mkdir(ws, 0o700); err != nil {
-		return nil, fmt.Errorf("creating workspace for instance %q: %w", spec.Name, err)
+		return nil, fmt.Errorf("creating workspace for instance %q: %w", name, err)
 	}
 	d.mu.Lock()
 	if d.running == nil {
@@ -136,11 +164,13 @@ func (d *LocalDriver) CreateInstance(ctx context.Context, spec InstanceSpec) (*I
 	}
 	d.running[id] = true
 	d.mu.Unlock()
-	log.Printf("[INFO] instance %s (%s) runs in %s", id, spec.Name, ws)
+	log.Printf("[INFO] instance %s (%s) runs in %s", id, name, ws)
 	return &Instance{ID: id, Workspace: ws}, nil
 }
 
-// RestoreImage implements Driver.
+// RestoreImage writes the image's content into the instance. It refuses
+// archive entries that would escape the instance (.., absolute paths,
+// symlink or hardlink escapes, device nodes).
 func (d *LocalDriver) RestoreImage(ctx context.Context, instance *Instance, img Image) error {
 	e, err := d.find(img)
 	if err != nil {
@@ -211,13 +241,18 @@ func (d *LocalDriver) CreateImage(ctx context.Context, instance *Instance, spec 
 		Size:          tmp.size,
 		File:          archiveFile(spec.Region, tmp.id()),
 	}
-	// An entry with the same key is the same content under the same name:
-	// it is registered again, with this build's labels and time.
-	registered, err := d.register(ctx, tmp, entry, true)
+	// An entry with the same key is the same content under the same name,
+	// registered by an earlier build. It stays as it is, owned by that
+	// build: replacing it would let this build's artifact delete it.
+	registered, existed, err := d.register(ctx, tmp, entry)
 	if err != nil {
 		return Image{}, err
 	}
-	return registered.image(d.archivePath(registered)), nil
+	img := registered.image(d.archivePath(registered))
+	if existed {
+		return img, fmt.Errorf("image %q (%s) in region %q: %w", img.Name, img.ID, img.Region, ErrImageExists)
+	}
+	return img, nil
 }
 
 func checkImageSpec(spec ImageSpec) error {
@@ -241,19 +276,18 @@ func checkImageSpec(spec ImageSpec) error {
 }
 
 // register moves a finished temporary archive into place and adds entry to
-// the index, both under the store lock, so that a concurrent DeleteImage
-// cannot remove the shared file between the two. When an entry with the
-// same key exists, replace decides whether it is overwritten or returned
-// as it is.
-func (d *LocalDriver) register(ctx context.Context, tmp *hashingTemp, entry indexEntry, replace bool) (indexEntry, error) {
+// the index, both under the store lock, so that a concurrent
+// DeregisterImage cannot remove the shared file between the two. When an
+// entry with the same key exists, it is returned as it is, with existed.
+func (d *LocalDriver) register(ctx context.Context, tmp *hashingTemp, entry indexEntry) (_ indexEntry, existed bool, _ error) {
 	unlock, err := lockStore(ctx, d.Dir)
 	if err != nil {
-		return indexEntry{}, err
+		return indexEntry{}, false, err
 	}
 	defer unlock()
 	idx, err := readIndexFile(d.Dir)
 	if err != nil {
-		return indexEntry{}, err
+		return indexEntry{}, false, err
 	}
 	pos := -1
 	for i, e := range idx.Images {
@@ -261,31 +295,27 @@ func (d *LocalDriver) register(ctx context.Context, tmp *hashingTemp, entry inde
 			pos = i
 		}
 	}
-	if pos >= 0 && !replace {
-		return idx.Images[pos], nil
+	if pos >= 0 {
+		return idx.Images[pos], true, nil
 	}
 	final := filepath.Join(d.Dir, filepath.FromSlash(entry.File))
 	_, statErr := os.Stat(final)
-	existed := statErr == nil
+	fileExisted := statErr == nil
 	if err := tmp.moveTo(final); err != nil {
-		return indexEntry{}, err
+		return indexEntry{}, false, err
 	}
-	if pos >= 0 {
-		idx.Images[pos] = entry
-	} else {
-		idx.Images = append(idx.Images, entry)
-	}
+	idx.Images = append(idx.Images, entry)
 	if err := writeIndexFile(d.Dir, idx); err != nil {
-		if !existed {
+		if !fileExisted {
 			_ = os.Remove(final)
 		}
-		return indexEntry{}, fmt.Errorf("registering image %s in store %s: %w", entry.ID, d.Dir, err)
+		return indexEntry{}, false, fmt.Errorf("registering image %s in store %s: %w", entry.ID, d.Dir, err)
 	}
-	return entry, nil
+	return entry, false, nil
 }
 
-// DeleteInstance implements Driver.
-func (d *LocalDriver) DeleteInstance(ctx context.Context, instance *Instance) error {
+// TerminateInstance implements Driver.
+func (d *LocalDriver) TerminateInstance(ctx context.Context, instance *Instance) error {
 	if instance == nil || instance.Workspace == "" {
 		return nil
 	}
@@ -298,10 +328,10 @@ func (d *LocalDriver) DeleteInstance(ctx context.Context, instance *Instance) er
 	return nil
 }
 
-// DeleteImage implements Driver. The index is rewritten before the archive
+// DeregisterImage implements Driver. The index is rewritten before the archive
 // is removed, so a crash in between leaves an unused file, never an entry
 // without its file.
-func (d *LocalDriver) DeleteImage(ctx context.Context, img Image) error {
+func (d *LocalDriver) DeregisterImage(ctx context.Context, img Image) error {
 	if err := ValidateImageID(img.ID); err != nil {
 		return err
 	}
@@ -355,7 +385,8 @@ func referenced(entries []indexEntry, file string) bool {
 
 // CopyImage implements Driver. The copy is hashed while it is written and
 // registered only when it matches the id; copying to a region that already
-// holds the image returns the existing entry.
+// holds the image returns the existing entry and an error wrapping
+// ErrImageExists.
 func (d *LocalDriver) CopyImage(ctx context.Context, img Image, region string) (Image, error) {
 	if err := ValidateRegion(region); err != nil {
 		return Image{}, err
@@ -372,7 +403,7 @@ func (d *LocalDriver) CopyImage(ctx context.Context, img Image, region string) (
 	}
 	for _, e := range idx.Images {
 		if e.sameKey(want) {
-			return e.image(d.archivePath(e)), nil
+			return e.image(d.archivePath(e)), fmt.Errorf("image %q (%s) in region %q: %w", e.Name, e.ID, region, ErrImageExists)
 		}
 	}
 
@@ -405,11 +436,16 @@ func (d *LocalDriver) CopyImage(ctx context.Context, img Image, region string) (
 	entry.Created = d.now()
 	entry.Labels = cloneLabels(src.Labels)
 	entry.File = archiveFile(region, src.ID)
-	registered, err := d.register(ctx, tmp, entry, false)
+	registered, existed, err := d.register(ctx, tmp, entry)
 	if err != nil {
 		return Image{}, err
 	}
-	return registered.image(d.archivePath(registered)), nil
+	out := registered.image(d.archivePath(registered))
+	if existed {
+		// Another copy won the race: that one is not this caller's.
+		return out, fmt.Errorf("image %q (%s) in region %q: %w", out.Name, out.ID, region, ErrImageExists)
+	}
+	return out, nil
 }
 
 // hashingTemp is an archive being written under a temporary name, hashed

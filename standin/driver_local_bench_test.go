@@ -16,7 +16,7 @@ import (
 // size bytes each, spread over a few directories.
 func benchInstance(b *testing.B, d *standin.LocalDriver, files, size int) *standin.Instance {
 	b.Helper()
-	inst, err := d.CreateInstance(context.Background(), standin.InstanceSpec{Name: "bench"})
+	inst, err := d.RunInstance(context.Background(), standin.LaunchSpec{Name: "bench"})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func BenchmarkRestoreImage(b *testing.B) {
 	b.SetBytes(100 * 64 << 10)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		inst, err := d.CreateInstance(ctx, standin.InstanceSpec{Name: "restore"})
+		inst, err := d.RunInstance(ctx, standin.LaunchSpec{Name: "restore"})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -84,7 +84,7 @@ func BenchmarkRestoreImage(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StopTimer()
-		if err := d.DeleteInstance(ctx, inst); err != nil {
+		if err := d.TerminateInstance(ctx, inst); err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()

@@ -46,11 +46,11 @@ func buildImage(t testing.TB, d *LocalDriver, spec ImageSpec, files map[string]s
 // t.Fatal.
 func createTestImage(d *LocalDriver, spec ImageSpec, files map[string]string) (Image, error) {
 	ctx := context.Background()
-	inst, err := d.CreateInstance(ctx, InstanceSpec{Name: spec.Name})
+	inst, err := d.RunInstance(ctx, LaunchSpec{Name: spec.Name})
 	if err != nil {
 		return Image{}, err
 	}
-	defer func() { _ = d.DeleteInstance(ctx, inst) }()
+	defer func() { _ = d.TerminateInstance(ctx, inst) }()
 	for name, content := range files {
 		p := filepath.Join(inst.Workspace, filepath.FromSlash(name))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -65,7 +65,7 @@ func createTestImage(d *LocalDriver, spec ImageSpec, files map[string]string) (I
 	}
 	img, err := d.CreateImage(ctx, inst, spec)
 	if err != nil {
-		return Image{}, fmt.Errorf("creating image %q: %w", spec.Name, err)
+		return img, fmt.Errorf("creating image %q: %w", spec.Name, err)
 	}
 	return img, nil
 }
@@ -140,11 +140,11 @@ func TestLocalDriver_createImage(t *testing.T) {
 func TestLocalDriver_createImageError(t *testing.T) {
 	d := newTestDriver(t)
 	ctx := context.Background()
-	inst, err := d.CreateInstance(ctx, InstanceSpec{Name: "x"})
+	inst, err := d.RunInstance(ctx, LaunchSpec{Name: "x"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = d.DeleteInstance(ctx, inst) }()
+	defer func() { _ = d.TerminateInstance(ctx, inst) }()
 
 	if _, err := d.CreateImage(ctx, inst, ImageSpec{Name: "x", Region: "local"}); err == nil || !strings.Contains(err.Error(), "still running") {
 		t.Errorf("creating an image of a running instance: %v", err)
@@ -175,7 +175,7 @@ func TestLocalDriver_createImageError(t *testing.T) {
 func TestLocalDriver_instanceLifecycle(t *testing.T) {
 	d := newTestDriver(t)
 	ctx := context.Background()
-	inst, err := d.CreateInstance(ctx, InstanceSpec{Name: "life"})
+	inst, err := d.RunInstance(ctx, LaunchSpec{Name: "life"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +185,7 @@ func TestLocalDriver_instanceLifecycle(t *testing.T) {
 	if entries, err := os.ReadDir(inst.Workspace); err != nil || len(entries) != 0 {
 		t.Errorf("new workspace: %v, %v; want empty", entries, err)
 	}
-	other, err := d.CreateInstance(ctx, InstanceSpec{Name: "life"})
+	other, err := d.RunInstance(ctx, LaunchSpec{Name: "life"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,19 +193,19 @@ func TestLocalDriver_instanceLifecycle(t *testing.T) {
 		t.Errorf("two instances share %s / %s", other.ID, other.Workspace)
 	}
 	populate(t, inst.Workspace, map[string]string{"a/b": "c"})
-	if err := d.DeleteInstance(ctx, inst); err != nil {
+	if err := d.TerminateInstance(ctx, inst); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(inst.Workspace); !os.IsNotExist(err) {
 		t.Errorf("workspace after DeleteInstance: %v", err)
 	}
-	if err := d.DeleteInstance(ctx, inst); err != nil {
+	if err := d.TerminateInstance(ctx, inst); err != nil {
 		t.Errorf("deleting an instance twice: %v", err)
 	}
 	if err := d.StopInstance(ctx, inst); err == nil {
 		t.Error("stopping a deleted instance succeeded")
 	}
-	if err := d.DeleteInstance(ctx, other); err != nil {
+	if err := d.TerminateInstance(ctx, other); err != nil {
 		t.Error(err)
 	}
 }
@@ -215,11 +215,11 @@ func TestLocalDriver_restoreImage(t *testing.T) {
 	ctx := context.Background()
 	img := buildImage(t, d, ImageSpec{Name: "base", Region: "local"}, map[string]string{"etc/motd": "from base"})
 
-	inst, err := d.CreateInstance(ctx, InstanceSpec{Name: "child"})
+	inst, err := d.RunInstance(ctx, LaunchSpec{Name: "child"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = d.DeleteInstance(ctx, inst) }()
+	defer func() { _ = d.TerminateInstance(ctx, inst) }()
 	if err := d.RestoreImage(ctx, inst, img); err != nil {
 		t.Fatal(err)
 	}
@@ -231,8 +231,8 @@ func TestLocalDriver_restoreImage(t *testing.T) {
 	if err := os.WriteFile(img.Location, []byte("tampered"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	fresh, _ := d.CreateInstance(ctx, InstanceSpec{Name: "child2"})
-	defer func() { _ = d.DeleteInstance(ctx, fresh) }()
+	fresh, _ := d.RunInstance(ctx, LaunchSpec{Name: "child2"})
+	defer func() { _ = d.TerminateInstance(ctx, fresh) }()
 	err = d.RestoreImage(ctx, fresh, img)
 	if !errors.Is(err, ErrChecksumMismatch) || !strings.Contains(err.Error(), img.ID) {
 		t.Errorf("restoring a tampered image: %v, want a checksum mismatch naming %s", err, img.ID)
@@ -274,7 +274,7 @@ func TestLocalDriver_deleteImage(t *testing.T) {
 	if a.Location != b.Location {
 		t.Fatalf("same content, different files: %s %s", a.Location, b.Location)
 	}
-	if err := d.DeleteImage(ctx, a); err != nil {
+	if err := d.DeregisterImage(ctx, a); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(b.Location); err != nil {
@@ -283,16 +283,16 @@ func TestLocalDriver_deleteImage(t *testing.T) {
 	if found, _ := d.FindImages(ctx, ImageFilter{}); len(found) != 1 || found[0].Name != "b" {
 		t.Errorf("after deleting a: %+v", found)
 	}
-	if err := d.DeleteImage(ctx, b); err != nil {
+	if err := d.DeregisterImage(ctx, b); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(b.Location); !os.IsNotExist(err) {
 		t.Errorf("archive kept after its last image was deleted: %v", err)
 	}
-	if err := d.DeleteImage(ctx, b); err != nil {
+	if err := d.DeregisterImage(ctx, b); err != nil {
 		t.Errorf("deleting an image twice: %v", err)
 	}
-	if err := NewLocalDriver(filepath.Join(t.TempDir(), "none")).DeleteImage(ctx, b); err != nil {
+	if err := NewLocalDriver(filepath.Join(t.TempDir(), "none")).DeregisterImage(ctx, b); err != nil {
 		t.Errorf("deleting from a store that does not exist: %v", err)
 	}
 }
@@ -318,12 +318,12 @@ func TestLocalDriver_copyImage(t *testing.T) {
 		t.Errorf("copy location %s", cp.Location)
 	}
 	again, err := d.CopyImage(ctx, img, "eu-west")
-	if err != nil || again.Created != cp.Created {
-		t.Errorf("second copy = %+v, %v; want the first copy unchanged", again, err)
+	if !errors.Is(err, ErrImageExists) || again.Created != cp.Created {
+		t.Errorf("second copy = %+v, %v; want the first copy unchanged and ErrImageExists", again, err)
 	}
 	same, err := d.CopyImage(ctx, img, "local")
-	if err != nil || same.Created != img.Created {
-		t.Errorf("copy to its own region = %+v, %v", same, err)
+	if !errors.Is(err, ErrImageExists) || same.Created != img.Created {
+		t.Errorf("copy to its own region = %+v, %v; want the image itself and ErrImageExists", same, err)
 	}
 	if found, _ := d.FindImages(ctx, ImageFilter{ID: img.ID}); len(found) != 2 {
 		t.Errorf("image registered %d times, want 2: %+v", len(found), found)
@@ -358,19 +358,30 @@ func TestLocalDriver_concurrentCopies(t *testing.T) {
 	img := buildImage(t, d, ImageSpec{Name: "app", Region: "local"}, map[string]string{"f": "x"})
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
+	made := make(chan bool, 8)
 	for i := 0; i < 8; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := d.CopyImage(ctx, img, "eu"); err != nil {
+			_, err := d.CopyImage(ctx, img, "eu")
+			switch {
+			case err == nil:
+				made <- true
+			case !errors.Is(err, ErrImageExists):
 				errs <- err
 			}
 		}()
 	}
 	wg.Wait()
 	close(errs)
+	close(made)
 	for err := range errs {
 		t.Error(err)
+	}
+	// Exactly one caller made the copy; the others were told it exists, so
+	// none of them would delete it as its own.
+	if n := len(made); n != 1 {
+		t.Errorf("%d copies reported as made, want 1", n)
 	}
 	found, err := d.FindImages(ctx, ImageFilter{Region: "eu"})
 	if err != nil || len(found) != 1 {

@@ -6,48 +6,43 @@ import (
 	"time"
 )
 
-// Driver is the one place where the plugin talks to the image platform. This
-// scaffolding ships LocalDriver, which keeps images in a directory on disk (an
-// "image store"); a vendor replaces it with calls to their cloud API and keeps
-// the builder, data source and post-processor as they are.
+// Driver is the stand-in cloud's API: the calls a cloud answers (describe
+// images, run an instance from an image, stop it, create an image from it,
+// terminate it, deregister an image, copy an image to a region), answered
+// by an image store on disk (LocalDriver) or, read-only, over http(s).
 //
-// Every method is shaped like the cloud call it stands for (find images, run
-// an instance from an image, stop it, create an image from it, terminate it,
-// deregister an image, copy an image to another region), so the mapping to a
-// real API is one method at a time. The interface also exists so unit tests
-// can swap in MockDriver.
+// The plugin's components never see this interface: cloud.NewDriver adapts
+// it to cloud.Driver, the way a vendor's factory adapts its SDK client.
+// The package keeps its own types so it depends on nothing of the plugin.
 type Driver interface {
 	// FindImages returns the images that match the filter, newest first. An
 	// empty result is not an error.
 	FindImages(ctx context.Context, filter ImageFilter) ([]Image, error)
 
-	// VerifyImage checks that the image's content still matches its id (its
-	// checksum) and returns ErrChecksumMismatch, wrapped, when it does not.
-	VerifyImage(ctx context.Context, image Image) error
-
-	// CreateInstance "launches" an instance: a fresh, empty workspace.
-	CreateInstance(ctx context.Context, spec InstanceSpec) (*Instance, error)
-
-	// RestoreImage writes the source image's content into the instance, the
-	// way a cloud boots an instance from an image. It must refuse archive
-	// entries that would escape the instance (.., absolute paths, symlink or
-	// hardlink escapes, device nodes).
-	RestoreImage(ctx context.Context, instance *Instance, image Image) error
+	// RunInstance launches an instance. With a source image, the image's
+	// checksum is verified and its content restored into the instance, the
+	// way a cloud boots an instance from an image; a failure leaves no
+	// instance behind. Without one the instance starts empty.
+	RunInstance(ctx context.Context, spec LaunchSpec) (*Instance, error)
 
 	// StopInstance stops the instance so its disk can be snapshotted.
 	StopInstance(ctx context.Context, instance *Instance) error
 
 	// CreateImage snapshots a stopped instance into a new image and registers
 	// it, atomically: either the image is fully registered or nothing is.
+	// When the same content is already registered under the same name in
+	// the region, nothing changes: it returns that image and an error
+	// wrapping ErrImageExists.
 	CreateImage(ctx context.Context, instance *Instance, spec ImageSpec) (Image, error)
 
-	// DeleteInstance terminates the instance and removes everything it used.
-	// Deleting an instance that is already gone is not an error.
-	DeleteInstance(ctx context.Context, instance *Instance) error
+	// TerminateInstance ends the instance and removes everything it used.
+	// Terminating an instance that is already gone is not an error.
+	TerminateInstance(ctx context.Context, instance *Instance) error
 
-	// DeleteImage deregisters the image in its region and deletes its data.
-	// Deleting an image that is already gone is not an error.
-	DeleteImage(ctx context.Context, image Image) error
+	// DeregisterImage removes the image (this id, region and name) and, when
+	// no other image shares it, its data. An image that is already gone is
+	// not an error.
+	DeregisterImage(ctx context.Context, image Image) error
 
 	// CopyImage copies the image into another region, verifying its content
 	// on the way, and returns the image as registered in that region.
@@ -61,6 +56,10 @@ var ErrChecksumMismatch = errors.New("checksum mismatch")
 // ErrImageNotFound is returned (wrapped) when an image named by id does not
 // exist in the store.
 var ErrImageNotFound = errors.New("image not found")
+
+// ErrImageExists is returned (wrapped) by CreateImage and CopyImage when the
+// image is already registered.
+var ErrImageExists = errors.New("image already exists")
 
 // Image is one image in one region, as the store lists it.
 type Image struct {
@@ -96,18 +95,23 @@ type ImageFilter struct {
 	Labels map[string]string
 }
 
-// InstanceSpec describes the instance to launch.
-type InstanceSpec struct {
+// LaunchSpec describes the instance to launch.
+type LaunchSpec struct {
 	// Name identifies the instance in logs and in its workspace name.
 	Name string
+	// Source is the image the instance starts from; nil starts it empty.
+	// Its ID and Region select it, and its Name too when set.
+	Source *Image
+	// AuthorizedKey is the public key (authorized_keys format) an instance
+	// that serves SSH lets in. The workspace instance ignores it.
+	AuthorizedKey string
 }
 
 // Instance is a running (or stopped) instance.
 type Instance struct {
 	// ID identifies the instance to the driver.
 	ID string
-	// Workspace is the instance's root directory: what a communicator
-	// connects to. For a cloud driver this would be the host address.
+	// Workspace is the instance's root directory on this machine.
 	Workspace string
 }
 
@@ -139,7 +143,7 @@ type StoreOptions struct {
 
 // OpenStore returns the Driver for a store location: a directory path gives
 // a LocalDriver; an http:// or https:// URL gives a read-only driver that
-// can find and verify images but not create, copy or delete them.
+// can find images but not launch from, create, copy or delete them.
 func OpenStore(location string, opts StoreOptions) (Driver, error) {
 	if isHTTPLocation(location) {
 		return newHTTPDriver(location, opts)

@@ -99,10 +99,10 @@ func TestArtifact_destroy(t *testing.T) {
 	if err := a.Destroy(); err != nil {
 		t.Fatal(err)
 	}
-	if len(driver.DeleteImageImages) != 1 || driver.DeleteImageImages[0].ID != a.Image.ID || driver.DeleteImageImages[0].Region != "eu" {
-		t.Errorf("deleted %+v", driver.DeleteImageImages)
+	if len(driver.DeregisterImageImages) != 1 || driver.DeregisterImageImages[0].ID != a.Image.ID || driver.DeregisterImageImages[0].Region != "eu" {
+		t.Errorf("deleted %+v", driver.DeregisterImageImages)
 	}
-	driver.DeleteImageErr = errors.New("busy")
+	driver.DeregisterImageErr = errors.New("busy")
 	if err := a.Destroy(); err == nil {
 		t.Error("Destroy hid the driver's error")
 	}

@@ -74,9 +74,8 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 	generated.Put("ImageID", "")
 
 	steps := []multistep.Step{
-		&stepSourceImage{GeneratedData: generated},
-		&stepCreateInstance{GeneratedData: generated},
-		&stepRestoreImage{},
+		&stepSourceImageInfo{GeneratedData: generated},
+		&stepRunInstance{GeneratedData: generated},
 		&communicator.StepConnect{
 			Config:    &b.config.Comm,
 			Host:      commHost(&b.config.Comm),
@@ -93,6 +92,23 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 	b.runner = commonsteps.NewRunner(steps, b.config.PackerConfig, ui)
 	b.runner.Run(ctx, state)
 
+	art, err := b.result(ctx, state, driver)
+	if art == nil {
+		// A cancel can land after stepCreateImage's Cleanup kept the image,
+		// while the instance is being terminated: no artifact will report
+		// the image then, so it must go (unless an earlier build made it).
+		reused, _ := state.Get("image_reused").(bool)
+		if image, ok := state.GetOk("image"); ok && !reused {
+			_ = discardImage(state, image.(cloud.Image))
+		}
+		return nil, err // a nil interface, not a typed nil
+	}
+	return art, nil
+}
+
+// result is what Run returns once the steps have run: the artifact, or nil
+// when the build failed or was cancelled.
+func (b *Builder) result(ctx context.Context, state multistep.StateBag, driver cloud.Driver) (*Artifact, error) {
 	if err, ok := state.GetOk("error"); ok {
 		return nil, err.(error)
 	}
@@ -108,10 +124,12 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 	if !ok {
 		return nil, fmt.Errorf("build finished without creating an image")
 	}
+	reused, _ := state.Get("image_reused").(bool)
 	return &Artifact{
 		Image:  image.(cloud.Image),
 		Store:  b.config.Store,
 		Driver: driver,
+		Reused: reused,
 		StateData: map[string]interface{}{
 			"generated_data": state.Get("generated_data"),
 		},

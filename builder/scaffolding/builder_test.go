@@ -57,7 +57,7 @@ func TestBuilder_prepare(t *testing.T) {
 }
 
 func TestBuilder_runWithMockDriver(t *testing.T) {
-	driver := &cloud.MockDriver{CreateInstanceResult: &cloud.Instance{ID: "i-1", Workspace: t.TempDir()}}
+	driver := &cloud.MockDriver{RunInstanceResult: &cloud.Instance{ID: "i-1"}}
 	b := Builder{Driver: driver}
 	raw := testConfig(t)
 	raw["communicator"] = "none"
@@ -68,7 +68,7 @@ func TestBuilder_runWithMockDriver(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"CreateInstance", "StopInstance", "CreateImage", "DeleteInstance"}
+	want := []string{"RunInstance", "StopInstance", "CreateImage", "TerminateInstance"}
 	if !reflect.DeepEqual(driver.Calls, want) {
 		t.Errorf("driver calls = %v, want %v", driver.Calls, want)
 	}
@@ -84,8 +84,8 @@ func TestBuilder_runWithMockDriver(t *testing.T) {
 
 func TestBuilder_runErrorDeletesInstance(t *testing.T) {
 	driver := &cloud.MockDriver{
-		CreateInstanceResult: &cloud.Instance{ID: "i-1", Workspace: t.TempDir()},
-		CreateImageErr:       errors.New("disk full"),
+		RunInstanceResult: &cloud.Instance{ID: "i-1"},
+		CreateImageErr:    errors.New("disk full"),
 	}
 	b := Builder{Driver: driver}
 	raw := testConfig(t)
@@ -97,7 +97,7 @@ func TestBuilder_runErrorDeletesInstance(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "disk full") || art != nil {
 		t.Fatalf("Run = %v, %v; want the driver's error and no artifact", art, err)
 	}
-	if !driver.DeleteInstanceCalled {
+	if !driver.TerminateInstanceCalled {
 		t.Error("instance not deleted after a failed build")
 	}
 }
@@ -203,19 +203,23 @@ func TestBuilder_runWithLocalStore(t *testing.T) {
 		t.Errorf("child metadata = %+v", meta)
 	}
 
-	inst, err := driver.CreateInstance(ctx, cloud.InstanceSpec{Name: "check"})
+	// An instance launched from the child sees what both builds wrote.
+	src := childArt.Image
+	inst, err := driver.RunInstance(ctx, cloud.LaunchSpec{Name: "check", SourceImage: &src})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = driver.DeleteInstance(ctx, inst) }()
-	if err := driver.RestoreImage(ctx, inst, childArt.Image); err != nil {
+	defer func() { _ = driver.TerminateInstance(ctx, inst) }()
+	comm, err := driver.(cloud.Connector).Communicator(ctx, inst)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := os.ReadFile(filepath.Join(inst.Workspace, "etc", "motd")); string(got) != "base motd + child" {
-		t.Errorf("child etc/motd = %q", got)
+	var motd, ran bytes.Buffer
+	if err := comm.Download("/etc/motd", &motd); err != nil || motd.String() != "base motd + child" {
+		t.Errorf("child /etc/motd = %q, %v", motd.String(), err)
 	}
-	if got, _ := os.ReadFile(filepath.Join(inst.Workspace, "ran.txt")); strings.TrimSpace(string(got)) != "ran" {
-		t.Errorf("child ran.txt = %q", got)
+	if err := comm.Download("ran.txt", &ran); err != nil || strings.TrimSpace(ran.String()) != "ran" {
+		t.Errorf("child ran.txt = %q, %v", ran.String(), err)
 	}
 
 	// Destroy removes the child and keeps the base.

@@ -6,11 +6,11 @@ package scaffolding
 import (
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 
 	"github.com/hashicorp/packer-plugin-sdk/common"
 	"github.com/hashicorp/packer-plugin-sdk/communicator"
+	"github.com/hashicorp/packer-plugin-sdk/hcl2helper"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/hashicorp/packer-plugin-sdk/template/config"
 	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
@@ -36,10 +36,11 @@ type Config struct {
 	// builder, for a fork whose instances are real machines.
 	Comm communicator.Config `mapstructure:",squash"`
 
-	// The directory of the image store the new image is registered in, and
-	// where `source_image` is looked up. It is created if it does not exist.
-	// A store published over http(s) is read-only and cannot be used here.
-	Store string `mapstructure:"store" required:"true"`
+	// Where the platform is: `store`, the directory of the image store the
+	// new image is registered in and `source_image` is looked up in (a
+	// store published over http(s) is read-only and cannot be used here),
+	// and the credentials and request settings shared by every component.
+	cloud.AccessConfig `mapstructure:",squash"`
 	// The region of the store the source image is taken from and the new
 	// image is registered in. Letters, digits, `.`, `_` and `-`. Defaults to
 	// `local`.
@@ -82,21 +83,13 @@ func (c *Config) Prepare(raws ...interface{}) ([]string, error) {
 	var warnings []string
 	add := func(err error) { errs = packersdk.MultiErrorAppend(errs, err) }
 
-	switch {
-	case c.Store == "":
+	if c.Store == "" {
 		add(errStoreRequired)
-	case cloud.IsURL(c.Store):
-		add(fmt.Errorf("store: %s is a URL; a store read over http(s) is read-only, so the builder needs a directory", cloud.RedactURL(c.Store)))
-	default:
-		fi, err := os.Stat(c.Store)
-		switch {
-		case errors.Is(err, os.ErrNotExist):
-			warnings = append(warnings, fmt.Sprintf("store: %s does not exist yet; it will be created", c.Store))
-		case err != nil:
-			add(fmt.Errorf("store: %w", err))
-		case !fi.IsDir():
-			add(fmt.Errorf("store: %s is not a directory", c.Store))
-		}
+	}
+	accessWarnings, accessErrs := c.AccessConfig.Prepare(cloud.ReadWrite)
+	warnings = append(warnings, accessWarnings...)
+	for _, err := range accessErrs {
+		add(err)
 	}
 	if err := cloud.ValidateRegion(c.Region); err != nil {
 		add(fmt.Errorf("region: %w", err))
@@ -116,7 +109,10 @@ func (c *Config) Prepare(raws ...interface{}) ([]string, error) {
 			add(fmt.Errorf("image_labels: %w", err))
 		}
 	}
-	if c.SourceImage != "" {
+	// An unknown value (source_image = data.scaffolding-image.x.id during
+	// `packer validate`) arrives as a placeholder, not an id: only a known
+	// value is checked.
+	if c.SourceImage != "" && !isUnknown(c.SourceImage) {
 		if err := cloud.ValidateImageID(c.SourceImage); err != nil {
 			add(fmt.Errorf("source_image: %w", err))
 		}
@@ -133,4 +129,12 @@ func (c *Config) Prepare(raws ...interface{}) ([]string, error) {
 		return warnings, errs
 	}
 	return warnings, nil
+}
+
+// isUnknown reports whether v is the placeholder Packer sends for a value
+// it cannot know yet, such as a data source's output during `packer
+// validate`: "<unknown>" from HCL2 templates, the SDK's sentinel from
+// legacy JSON ones.
+func isUnknown(v string) bool {
+	return v == "<unknown>" || v == hcl2helper.UnknownVariableValue
 }

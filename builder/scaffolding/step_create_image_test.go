@@ -3,6 +3,7 @@ package scaffolding
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
@@ -38,7 +39,7 @@ func TestStepCreateImage(t *testing.T) {
 		t.Errorf("generated ImageID = %v", got)
 	}
 	step.Cleanup(state)
-	if driver.DeleteImageCalled {
+	if driver.DeregisterImageCalled {
 		t.Error("Cleanup deleted the image of a successful build")
 	}
 }
@@ -63,8 +64,8 @@ func TestStepCreateImage_cancelledAfterwards(t *testing.T) {
 		state.Put(key, true)
 		step.Cleanup(state)
 		driver := testDriver(state)
-		if len(driver.DeleteImageImages) != 1 || driver.DeleteImageImages[0].Name != "test-image" {
-			t.Errorf("%s: deleted %+v, want the new image", key, driver.DeleteImageImages)
+		if len(driver.DeregisterImageImages) != 1 || driver.DeregisterImageImages[0].Name != "test-image" {
+			t.Errorf("%s: deleted %+v, want the new image", key, driver.DeregisterImageImages)
 		}
 		if _, ok := state.GetOk("image"); ok {
 			t.Errorf("%s: image still in the state", key)
@@ -81,10 +82,32 @@ func TestStepCreateImage_error(t *testing.T) {
 	wantHalt(t, state, step.Run(context.Background(), state), `"test-image"`, "disk full")
 	state.Put(multistep.StateHalted, true)
 	step.Cleanup(state)
-	if driver.DeleteImageCalled {
+	if driver.DeregisterImageCalled {
 		t.Error("Cleanup deleted an image that was never created")
 	}
 	if _, ok := state.GetOk("image"); ok {
 		t.Error("image in the state after a failure")
+	}
+}
+
+// An identical image registered by an earlier build is reused, and this
+// build's Cleanup must not deregister it.
+func TestStepCreateImage_reused(t *testing.T) {
+	state := testState(t)
+	state.Put("instance", &cloud.Instance{ID: "i-1"})
+	driver := testDriver(state)
+	earlier := testImage("test-image")
+	driver.CreateImageFunc = func(context.Context, *cloud.Instance, cloud.ImageSpec) (cloud.Image, error) {
+		return earlier, fmt.Errorf("image %q: %w", earlier.Name, cloud.ErrImageExists)
+	}
+	step := &stepCreateImage{GeneratedData: generatedData(state)}
+	wantContinue(t, state, step.Run(context.Background(), state))
+	if got := state.Get("image").(cloud.Image); got.ID != earlier.ID || state.Get("image_reused") != true {
+		t.Errorf("image %+v, reused %v; want the earlier image, reused", got, state.Get("image_reused"))
+	}
+	state.Put(multistep.StateCancelled, true)
+	step.Cleanup(state)
+	if driver.DeregisterImageCalled {
+		t.Error("Cleanup deregistered an image an earlier build made")
 	}
 }

@@ -23,7 +23,7 @@ func storeWithImage(t *testing.T) (*acctest.Result, standin.Image) {
 	d := standin.NewLocalDriver(filepath.Join(dir, "store"))
 	d.InstanceDir = t.TempDir()
 	ctx := context.Background()
-	inst, err := d.CreateInstance(ctx, standin.InstanceSpec{Name: "t"})
+	inst, err := d.RunInstance(ctx, standin.LaunchSpec{Name: "t"})
 	require.NoError(t, err)
 	require.NoError(t, os.MkdirAll(filepath.Join(inst.Workspace, "etc"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(inst.Workspace, "etc", "motd"), []byte("hello world"), 0o644))

@@ -18,9 +18,9 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/example/packer-plugin-scaffolding/builder/scaffolding"
-	"github.com/example/packer-plugin-scaffolding/datasource/image"
+	"github.com/example/packer-plugin-scaffolding/datasource/imagedata"
 	"github.com/example/packer-plugin-scaffolding/internal/gomod"
-	"github.com/example/packer-plugin-scaffolding/post-processor/copy"
+	"github.com/example/packer-plugin-scaffolding/post-processor/imagecopy"
 	provisioner "github.com/example/packer-plugin-scaffolding/provisioner/scaffolding"
 )
 
@@ -50,7 +50,7 @@ const outputStruct = "DatasourceOutput"
 // .web-docs/components with no entry here, or an entry with no page, fails
 // the test.
 func components() []componentDoc {
-	ds := new(image.Datasource)
+	ds := new(imagedata.Datasource)
 	return []componentDoc{
 		{
 			page:   "builder/scaffolding",
@@ -65,13 +65,13 @@ func components() []componentDoc {
 		},
 		{
 			page:   "post-processor/scaffolding-copy",
-			spec:   new(copy.PostProcessor).ConfigSpec(),
-			config: reflect.TypeOf(copy.Config{}),
+			spec:   new(imagecopy.PostProcessor).ConfigSpec(),
+			config: reflect.TypeOf(imagecopy.Config{}),
 		},
 		{
 			page:   "data-source/scaffolding-image",
 			spec:   ds.ConfigSpec(),
-			config: reflect.TypeOf(image.Config{}),
+			config: reflect.TypeOf(imagedata.Config{}),
 			output: ds.OutputSpec(),
 		},
 	}
