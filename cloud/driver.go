@@ -64,6 +64,10 @@ var ErrImageNotFound = errors.New("image not found")
 // CreateImage and CopyImage when the image they would make already exists.
 var ErrImageExists = errors.New("image already exists")
 
+// ErrDiskFull is returned (wrapped) by RunInstance when the source image
+// does not fit the instance's disk.
+var ErrDiskFull = errors.New("image does not fit the instance's disk")
+
 // ErrReadOnly is returned (wrapped) by the methods that change a platform
 // the configured location or credentials only allow reading.
 var ErrReadOnly = errors.New("platform is read-only")
@@ -117,6 +121,10 @@ type LaunchSpec struct {
 	// cloud's key pair): an instance that serves SSH lets it in. Empty when
 	// the build does not connect over SSH.
 	SSHPublicKey string
+	// DiskSize is the size of the instance's disk in bytes (a cloud's
+	// volume size); zero means the platform's default. A source image that
+	// does not fit fails the launch with ErrDiskFull.
+	DiskSize int64
 }
 
 // Instance is a running (or stopped) instance.

@@ -40,6 +40,7 @@ var (
 )
 
 func (s *standinDriver) FindImages(ctx context.Context, f ImageFilter) ([]Image, error) {
+	ctx = standin.WithNotify(ctx, Progress(ctx))
 	imgs, err := s.d.FindImages(ctx, standin.ImageFilter(f))
 	if err != nil {
 		return nil, translate(err)
@@ -52,7 +53,8 @@ func (s *standinDriver) FindImages(ctx context.Context, f ImageFilter) ([]Image,
 }
 
 func (s *standinDriver) RunInstance(ctx context.Context, spec LaunchSpec) (*Instance, error) {
-	launch := standin.LaunchSpec{Name: spec.Name, AuthorizedKey: spec.SSHPublicKey}
+	ctx = standin.WithNotify(ctx, Progress(ctx))
+	launch := standin.LaunchSpec{Name: spec.Name, AuthorizedKey: spec.SSHPublicKey, DiskSize: spec.DiskSize}
 	if spec.SourceImage != nil {
 		src := standin.Image(*spec.SourceImage)
 		launch.Source = &src
@@ -89,6 +91,7 @@ func (s *standinDriver) instance(inst *Instance) (*standin.Instance, error) {
 }
 
 func (s *standinDriver) StopInstance(ctx context.Context, inst *Instance) error {
+	ctx = standin.WithNotify(ctx, Progress(ctx))
 	si, err := s.instance(inst)
 	if err != nil {
 		return err
@@ -97,6 +100,7 @@ func (s *standinDriver) StopInstance(ctx context.Context, inst *Instance) error 
 }
 
 func (s *standinDriver) CreateImage(ctx context.Context, inst *Instance, spec ImageSpec) (Image, error) {
+	ctx = standin.WithNotify(ctx, Progress(ctx))
 	si, err := s.instance(inst)
 	if err != nil {
 		return Image{}, err
@@ -106,6 +110,7 @@ func (s *standinDriver) CreateImage(ctx context.Context, inst *Instance, spec Im
 }
 
 func (s *standinDriver) TerminateInstance(ctx context.Context, inst *Instance) error {
+	ctx = standin.WithNotify(ctx, Progress(ctx))
 	if inst == nil {
 		return nil
 	}
@@ -125,10 +130,12 @@ func (s *standinDriver) TerminateInstance(ctx context.Context, inst *Instance) e
 }
 
 func (s *standinDriver) DeregisterImage(ctx context.Context, img Image) error {
+	ctx = standin.WithNotify(ctx, Progress(ctx))
 	return translate(s.d.DeregisterImage(ctx, standin.Image(img)))
 }
 
 func (s *standinDriver) CopyImage(ctx context.Context, img Image, region string) (Image, error) {
+	ctx = standin.WithNotify(ctx, Progress(ctx))
 	out, err := s.d.CopyImage(ctx, standin.Image(img), region)
 	return Image(out), translate(err)
 }
@@ -164,6 +171,8 @@ func (e *platformError) Is(target error) bool {
 		return errors.Is(e.err, standin.ErrChecksumMismatch)
 	case ErrImageExists:
 		return errors.Is(e.err, standin.ErrImageExists)
+	case ErrDiskFull:
+		return errors.Is(e.err, standin.ErrDiskFull)
 	case ErrReadOnly:
 		return errors.Is(e.err, standin.ErrReadOnly)
 	}

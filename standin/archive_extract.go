@@ -27,7 +27,22 @@ import (
 // nodes) are refused by name, and symlinks are checked once more at the end
 // because a later entry can change where an earlier link points. On any
 // error the workspace is emptied again.
-func extractArchive(ctx context.Context, r io.Reader, workspace, wantID string) (err error) {
+func extractArchive(ctx context.Context, r io.Reader, workspace, wantID string) error {
+	return extractArchiveWithin(ctx, r, workspace, wantID, DefaultDiskSize)
+}
+
+// DefaultDiskSize is the disk of an instance launched without a size: how
+// far an image may expand when it is restored.
+const DefaultDiskSize = 1 << 30
+
+// ErrDiskFull is returned (wrapped) when an image expands past the disk of
+// the instance it is restored into.
+var ErrDiskFull = errors.New("image does not fit the instance's disk")
+
+// extractArchiveWithin is extractArchive with a bound on the unpacked size
+// (the tar stream, headers included): a small archive that expands without
+// end (a "gzip bomb") fails once it passes diskSize bytes.
+func extractArchiveWithin(ctx context.Context, r io.Reader, workspace, wantID string, diskSize int64) (err error) {
 	root, err := os.OpenRoot(workspace)
 	if err != nil {
 		return fmt.Errorf("opening instance workspace: %w", err)
@@ -41,7 +56,7 @@ func extractArchive(ctx context.Context, r io.Reader, workspace, wantID string) 
 
 	h := sha256.New()
 	raw := io.TeeReader(bufio.NewReader(r), h)
-	x := &extractor{root: root}
+	x := &extractor{root: root, diskSize: diskSize}
 	extractErr := x.run(ctx, raw)
 	if extractErr == nil {
 		extractErr = x.finish()
@@ -66,6 +81,7 @@ func extractArchive(ctx context.Context, r io.Reader, workspace, wantID string) 
 
 type extractor struct {
 	root     *os.Root
+	diskSize int64
 	dirModes map[string]fs.FileMode
 	symlinks []string
 }
@@ -75,7 +91,7 @@ func (x *extractor) run(ctx context.Context, raw io.Reader) error {
 	if err != nil {
 		return fmt.Errorf("image archive is not gzip-compressed: %w", err)
 	}
-	tr := tar.NewReader(zr)
+	tr := tar.NewReader(&boundedReader{r: zr, left: x.diskSize, size: x.diskSize})
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -273,4 +289,29 @@ func (x *extractor) finish() error {
 		}
 	}
 	return nil
+}
+
+// boundedReader fails once more than size bytes have been read.
+type boundedReader struct {
+	r          io.Reader
+	left, size int64
+}
+
+func (b *boundedReader) Read(p []byte) (int, error) {
+	if b.left < 0 {
+		return 0, b.full()
+	}
+	if int64(len(p)) > b.left+1 {
+		p = p[:b.left+1]
+	}
+	n, err := b.r.Read(p)
+	b.left -= int64(n)
+	if b.left < 0 {
+		return n, b.full()
+	}
+	return n, err
+}
+
+func (b *boundedReader) full() error {
+	return fmt.Errorf("it expands to more than %d MiB (%d bytes): %w", b.size>>20, b.size, ErrDiskFull)
 }

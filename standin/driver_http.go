@@ -3,6 +3,7 @@ package standin
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"log"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"time"
 )
@@ -106,13 +108,32 @@ func (d *httpDriver) resolve(rel string) *url.URL {
 	return d.base.ResolveReference(&url.URL{Path: rel})
 }
 
-// scrub removes the token from text that came from the server, in case the
-// server echoes request headers back.
+// scrub removes the credentials from text that came from the server, in
+// case the server echoes request headers back: the token, and the basic-auth
+// password in every form it takes on the wire (plain, "user:password" and
+// its base64 in the Authorization header).
 func (d *httpDriver) scrub(s string) string {
-	if d.token == "" {
-		return s
+	for _, secret := range d.secrets() {
+		s = strings.ReplaceAll(s, secret, "[redacted]")
 	}
-	return strings.ReplaceAll(s, d.token, "[redacted]")
+	return s
+}
+
+// secrets lists what scrub removes, longest first so a secret inside
+// another is not half-replaced.
+func (d *httpDriver) secrets() []string {
+	var out []string
+	if d.token != "" {
+		out = append(out, d.token)
+	}
+	if d.user != nil {
+		if pw, ok := d.user.Password(); ok && pw != "" {
+			pair := d.user.Username() + ":" + pw
+			out = append(out, base64.StdEncoding.EncodeToString([]byte(pair)), pair, pw)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
+	return out
 }
 
 // transportError marks failures worth retrying: the connection broke or
@@ -183,9 +204,15 @@ func (d *httpDriver) try(ctx context.Context, u *url.URL, consume func(io.Reader
 	}
 	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 256))
+		// Scrubbed before it is cut, so a secret cannot survive by being
+		// cut in half.
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		snippet := d.scrub(string(body))
+		if len(snippet) > 256 {
+			snippet = snippet[:256]
+		}
 		msg := fmt.Errorf("GET %s: server answered %s", u, resp.Status)
-		if s := strings.TrimSpace(d.scrub(string(snippet))); s != "" {
+		if s := strings.TrimSpace(snippet); s != "" {
 			msg = fmt.Errorf("GET %s: server answered %s: %s", u, resp.Status, s)
 		}
 		if resp.StatusCode >= 500 {

@@ -121,6 +121,12 @@ func (d *LocalDriver) VerifyImage(ctx context.Context, img Image) error {
 // directory; a source image is verified and restored into it, and when
 // that fails the workspace is removed again.
 func (d *LocalDriver) RunInstance(ctx context.Context, spec LaunchSpec) (*Instance, error) {
+	// The image this instance becomes goes to this store: a store that is
+	// malformed or cannot be written fails the launch, before anything is
+	// provisioned, not the snapshot at the end.
+	if err := d.checkWritable(); err != nil {
+		return nil, err
+	}
 	if spec.Source != nil {
 		// Checked before anything is made, so a missing or corrupt image
 		// leaves nothing to clean up.
@@ -132,6 +138,7 @@ func (d *LocalDriver) RunInstance(ctx context.Context, spec LaunchSpec) (*Instan
 	if err != nil {
 		return nil, err
 	}
+	instance.DiskSize = spec.DiskSize
 	if spec.Source != nil {
 		if err := d.RestoreImage(ctx, instance, *spec.Source); err != nil {
 			if terr := d.TerminateInstance(context.WithoutCancel(ctx), instance); terr != nil {
@@ -141,6 +148,24 @@ func (d *LocalDriver) RunInstance(ctx context.Context, spec LaunchSpec) (*Instan
 		}
 	}
 	return instance, nil
+}
+
+// checkWritable makes sure the store exists, can be written and has a
+// readable index.
+func (d *LocalDriver) checkWritable() error {
+	if err := os.MkdirAll(d.Dir, 0o755); err != nil {
+		return fmt.Errorf("image store %s cannot be created: %w", d.Dir, err)
+	}
+	f, err := os.CreateTemp(d.Dir, ".probe-*.tmp")
+	if err != nil {
+		return fmt.Errorf("image store %s cannot be written: %w", d.Dir, err)
+	}
+	_ = f.Close()
+	_ = os.Remove(f.Name())
+	if _, err := readIndexFile(d.Dir); err != nil {
+		return err
+	}
+	return nil
 }
 
 // newInstance makes an empty instance.
@@ -181,7 +206,11 @@ func (d *LocalDriver) RestoreImage(ctx context.Context, instance *Instance, img 
 		return fmt.Errorf("image %s: %w", img.ID, err)
 	}
 	defer func() { _ = f.Close() }()
-	if err := extractArchive(ctx, f, instance.Workspace, e.ID); err != nil {
+	disk := instance.DiskSize
+	if disk <= 0 {
+		disk = DefaultDiskSize
+	}
+	if err := extractArchiveWithin(ctx, f, instance.Workspace, e.ID, disk); err != nil {
 		return fmt.Errorf("restoring image %s into instance %s: %w", e.ID, instance.ID, err)
 	}
 	return nil

@@ -105,6 +105,9 @@ type LaunchSpec struct {
 	// AuthorizedKey is the public key (authorized_keys format) an instance
 	// that serves SSH lets in. The workspace instance ignores it.
 	AuthorizedKey string
+	// DiskSize bounds, in bytes, how far the source image may expand when
+	// it is restored. Zero means DefaultDiskSize.
+	DiskSize int64
 }
 
 // Instance is a running (or stopped) instance.
@@ -113,6 +116,8 @@ type Instance struct {
 	ID string
 	// Workspace is the instance's root directory on this machine.
 	Workspace string
+	// DiskSize is the instance's disk in bytes; zero means DefaultDiskSize.
+	DiskSize int64
 }
 
 // ImageSpec describes the image to create from an instance.

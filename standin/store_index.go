@@ -205,6 +205,11 @@ func lineCol(data []byte, offset int64) (line, col int) {
 // readIndexFile reads a store's index. A store without an index is empty.
 func readIndexFile(dir string) (*storeIndex, error) {
 	name := filepath.Join(dir, indexFileName)
+	// Checked before opening: opening a named pipe blocks until a writer
+	// comes, and reading a device may never end.
+	if fi, err := os.Stat(name); err == nil && !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("image store index %s is not a regular file (it is a %s)", name, describeMode(fi.Mode()))
+	}
 	data, err := os.ReadFile(name)
 	if errors.Is(err, os.ErrNotExist) {
 		if _, statErr := os.Stat(dir); errors.Is(statErr, os.ErrNotExist) {

@@ -28,8 +28,13 @@ func lockStore(ctx context.Context, dir string) (unlock func(), err error) {
 	gate := v.(chan struct{})
 	select {
 	case gate <- struct{}{}:
-	case <-ctx.Done():
-		return nil, fmt.Errorf("waiting for the lock of image store %s: %w", dir, ctx.Err())
+	default:
+		notify(ctx, fmt.Sprintf("Waiting for image store %s: another build in this process is updating it", dir))
+		select {
+		case gate <- struct{}{}:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("waiting for the lock of image store %s: %w", dir, ctx.Err())
+		}
 	}
 	release := func() { <-gate }
 
@@ -41,7 +46,7 @@ func lockStore(ctx context.Context, dir string) (unlock func(), err error) {
 	}
 	// Polling instead of a blocking lock call keeps the wait cancellable.
 	delay := 5 * time.Millisecond
-	for {
+	for waited := false; ; waited = true {
 		err = tryLockFile(f)
 		if err == nil {
 			break
@@ -50,6 +55,9 @@ func lockStore(ctx context.Context, dir string) (unlock func(), err error) {
 			_ = f.Close()
 			release()
 			return nil, fmt.Errorf("locking %s: %w", name, err)
+		}
+		if !waited {
+			notify(ctx, fmt.Sprintf("Waiting for image store %s: another process holds its lock (%s)", dir, name))
 		}
 		select {
 		case <-time.After(delay):

@@ -58,6 +58,10 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 		}
 	}
 
+	// The driver says what it waits for (another build's store lock, say)
+	// on the build's UI.
+	ctx = cloud.WithProgress(ctx, ui.Say)
+
 	state := new(multistep.BasicStateBag)
 	state.Put("config", &b.config)
 	state.Put("driver", driver)

@@ -22,6 +22,10 @@ import (
 // instance's workspace. It is the default.
 const WorkspaceCommunicator = "workspace"
 
+// DefaultDiskSize is the instance's disk size in MiB when disk_size is not
+// set.
+const DefaultDiskSize = 1024
+
 var (
 	errStoreRequired     = errors.New("store is required: the directory of the image store")
 	errImageNameRequired = errors.New("image_name is required")
@@ -56,6 +60,11 @@ type Config struct {
 	// `scaffolding-image` data source. Its checksum is verified before use.
 	// Empty starts from an empty instance.
 	SourceImage string `mapstructure:"source_image" required:"false"`
+	// The size of the instance's disk, in MiB: how far the source image may
+	// expand when the instance is launched from it. An image that does not
+	// fit fails the launch, before anything is provisioned. Defaults to
+	// `1024`.
+	DiskSize int `mapstructure:"disk_size" required:"false"`
 
 	ctx interpolate.Context
 }
@@ -78,6 +87,9 @@ func (c *Config) Prepare(raws ...interface{}) ([]string, error) {
 	if c.Comm.Type == "" {
 		c.Comm.Type = WorkspaceCommunicator
 	}
+	if c.DiskSize == 0 {
+		c.DiskSize = DefaultDiskSize
+	}
 
 	var errs *packersdk.MultiError
 	var warnings []string
@@ -93,6 +105,9 @@ func (c *Config) Prepare(raws ...interface{}) ([]string, error) {
 	}
 	if err := cloud.ValidateRegion(c.Region); err != nil {
 		add(fmt.Errorf("region: %w", err))
+	}
+	if c.DiskSize < 0 {
+		add(fmt.Errorf("disk_size: %d must be a positive number of MiB", c.DiskSize))
 	}
 	if c.ImageName == "" {
 		add(errImageNameRequired)

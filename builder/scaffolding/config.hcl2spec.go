@@ -75,6 +75,7 @@ type FlatConfig struct {
 	ImageName                 *string           `mapstructure:"image_name" required:"true" cty:"image_name" hcl:"image_name"`
 	ImageLabels               map[string]string `mapstructure:"image_labels" required:"false" cty:"image_labels" hcl:"image_labels"`
 	SourceImage               *string           `mapstructure:"source_image" required:"false" cty:"source_image" hcl:"source_image"`
+	DiskSize                  *int              `mapstructure:"disk_size" required:"false" cty:"disk_size" hcl:"disk_size"`
 }
 
 // FlatMapstructure returns a new FlatConfig.
@@ -154,6 +155,7 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"image_name":                   &hcldec.AttrSpec{Name: "image_name", Type: cty.String, Required: false},
 		"image_labels":                 &hcldec.AttrSpec{Name: "image_labels", Type: cty.Map(cty.String), Required: false},
 		"source_image":                 &hcldec.AttrSpec{Name: "source_image", Type: cty.String, Required: false},
+		"disk_size":                    &hcldec.AttrSpec{Name: "disk_size", Type: cty.Number, Required: false},
 	}
 	return s
 }

@@ -2,6 +2,7 @@ package scaffolding
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
@@ -33,6 +34,7 @@ func (s *stepRunInstance) Run(ctx context.Context, state multistep.StateBag) mul
 		Name:         config.PackerBuildName,
 		Region:       config.Region,
 		SSHPublicKey: string(config.Comm.SSHPublicKey),
+		DiskSize:     int64(config.DiskSize) << 20,
 	}
 	if spec.Name == "" {
 		spec.Name = config.ImageName
@@ -49,6 +51,9 @@ func (s *stepRunInstance) Run(ctx context.Context, state multistep.StateBag) mul
 		// Kept even on error: a half-launched instance still needs
 		// terminating.
 		s.instance = instance
+	}
+	if errors.Is(err, cloud.ErrDiskFull) {
+		return halt(state, fmt.Errorf("launching instance: %w (disk_size is %d MiB; raise it to launch from this image)", err, config.DiskSize))
 	}
 	if err != nil {
 		return halt(state, fmt.Errorf("launching instance: %w", err))

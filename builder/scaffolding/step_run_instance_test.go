@@ -3,6 +3,7 @@ package scaffolding
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -131,5 +132,19 @@ func TestStepRunInstance_standinCleanup(t *testing.T) {
 	step.Cleanup(state)
 	if left, _ := os.ReadDir(instances); len(left) != 0 {
 		t.Errorf("instance survived Cleanup: %v", left)
+	}
+}
+
+// A source image that does not fit the disk fails the launch with an error
+// that names disk_size, the setting that raises the bound.
+func TestStepRunInstance_diskFull(t *testing.T) {
+	state := testState(t)
+	testConfigOf(state).DiskSize = 2
+	driver := testDriver(state)
+	driver.RunInstanceErr = fmt.Errorf("restoring: it expands to more than 2 MiB: %w", cloud.ErrDiskFull)
+	step := &stepRunInstance{}
+	wantHalt(t, state, step.Run(context.Background(), state), "disk_size", "2 MiB")
+	if got := driver.RunInstanceSpec.DiskSize; got != 2<<20 {
+		t.Errorf("launched with a disk of %d bytes, want 2 MiB", got)
 	}
 }

@@ -75,6 +75,7 @@ func (p *PostProcessor) PostProcess(ctx context.Context, ui packersdk.Ui, input 
 		}
 	}
 
+	ctx = cloud.WithProgress(ctx, ui.Say)
 	src, err := findExact(ctx, driver, input.Id(), srcRegion, srcName)
 	if err != nil {
 		return nil, true, false, fmt.Errorf("finding image %q (%s) in region %q of store %s: %w", srcName, input.Id(), srcRegion, store, err)
