@@ -259,7 +259,7 @@ func (d *httpDriver) FindImages(ctx context.Context, filter ImageFilter) ([]Imag
 
 // VerifyImage downloads the archive and hashes it.
 func (d *httpDriver) VerifyImage(ctx context.Context, img Image) error {
-	if err := ValidateImageID(img.ID); err != nil {
+	if err := validateImageID(img.ID); err != nil {
 		return err
 	}
 	idx, err := d.index(ctx)

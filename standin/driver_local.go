@@ -79,7 +79,7 @@ func lookup(idx *storeIndex, img Image) (indexEntry, bool) {
 }
 
 func (d *LocalDriver) find(img Image) (indexEntry, error) {
-	if err := ValidateImageID(img.ID); err != nil {
+	if err := validateImageID(img.ID); err != nil {
 		return indexEntry{}, err
 	}
 	idx, err := readIndexFile(d.Dir)
@@ -285,19 +285,19 @@ func (d *LocalDriver) CreateImage(ctx context.Context, instance *Instance, spec 
 }
 
 func checkImageSpec(spec ImageSpec) error {
-	if err := ValidateImageName(spec.Name); err != nil {
+	if err := validateImageName(spec.Name); err != nil {
 		return err
 	}
-	if err := ValidateRegion(spec.Region); err != nil {
+	if err := validateRegion(spec.Region); err != nil {
 		return err
 	}
 	for k, v := range spec.Labels {
-		if err := ValidateLabel(k, v); err != nil {
+		if err := validateLabel(k, v); err != nil {
 			return err
 		}
 	}
 	if spec.SourceImageID != "" {
-		if err := ValidateImageID(spec.SourceImageID); err != nil {
+		if err := validateImageID(spec.SourceImageID); err != nil {
 			return fmt.Errorf("source image id: %w", err)
 		}
 	}
@@ -361,7 +361,7 @@ func (d *LocalDriver) TerminateInstance(ctx context.Context, instance *Instance)
 // is removed, so a crash in between leaves an unused file, never an entry
 // without its file.
 func (d *LocalDriver) DeregisterImage(ctx context.Context, img Image) error {
-	if err := ValidateImageID(img.ID); err != nil {
+	if err := validateImageID(img.ID); err != nil {
 		return err
 	}
 	if _, err := os.Stat(filepath.Join(d.Dir, indexFileName)); errors.Is(err, os.ErrNotExist) {
@@ -417,7 +417,7 @@ func referenced(entries []indexEntry, file string) bool {
 // holds the image returns the existing entry and an error wrapping
 // ErrImageExists.
 func (d *LocalDriver) CopyImage(ctx context.Context, img Image, region string) (Image, error) {
-	if err := ValidateRegion(region); err != nil {
+	if err := validateRegion(region); err != nil {
 		return Image{}, err
 	}
 	src, err := d.find(img)

@@ -1,14 +1,15 @@
 package standin
 
+// The stand-in checks what it is sent, as a cloud's API does on its side,
+// with its own copy of the rules: it depends on nothing of the plugin, and
+// the plugin's own checks (package cloud) are for clear errors in Prepare.
+
 import (
 	"fmt"
 	"regexp"
 	"strings"
 	"unicode"
 )
-
-// DefaultRegion is the region images go to when none is configured.
-const DefaultRegion = "local"
 
 // maxNameLength bounds image names, regions and label keys so they stay
 // usable as file names and in registry metadata.
@@ -21,18 +22,18 @@ var (
 	regionPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 )
 
-// ValidateImageID reports whether id has the form of an image id,
+// validateImageID reports whether id has the form of an image id,
 // "sha256:" followed by 64 lower-case hex digits.
-func ValidateImageID(id string) error {
+func validateImageID(id string) error {
 	if !imageIDPattern.MatchString(id) {
 		return fmt.Errorf("%q is not an image id (expected sha256:<64 lower-case hex digits>)", id)
 	}
 	return nil
 }
 
-// ValidateRegion reports whether region can name a region of a store: 1 to
+// validateRegion reports whether region can name a region of a store: 1 to
 // 128 letters, digits, '.', '_' or '-', starting with a letter or digit.
-func ValidateRegion(region string) error {
+func validateRegion(region string) error {
 	switch {
 	case region == "":
 		return fmt.Errorf("region must not be empty")
@@ -44,10 +45,10 @@ func ValidateRegion(region string) error {
 	return nil
 }
 
-// ValidateImageName reports whether name can name an image. Glob
+// validateImageName reports whether name can name an image. Glob
 // metacharacters are refused because names are looked up with globs, and an
 // image whose name holds one could not be selected exactly.
-func ValidateImageName(name string) error {
+func validateImageName(name string) error {
 	switch {
 	case name == "":
 		return fmt.Errorf("image name must not be empty")
@@ -61,8 +62,8 @@ func ValidateImageName(name string) error {
 	return nil
 }
 
-// ValidateLabel reports whether key and value can form an image label.
-func ValidateLabel(key, value string) error {
+// validateLabel reports whether key and value can form an image label.
+func validateLabel(key, value string) error {
 	switch {
 	case key == "":
 		return fmt.Errorf("label key must not be empty")

@@ -122,17 +122,17 @@ func parseIndex(data []byte, name string) (*storeIndex, error) {
 }
 
 func checkEntry(e indexEntry) error {
-	if err := ValidateImageID(e.ID); err != nil {
+	if err := validateImageID(e.ID); err != nil {
 		return fmt.Errorf("id: %w", err)
 	}
 	if e.Name == "" {
 		return errors.New("name is missing")
 	}
-	if err := ValidateRegion(e.Region); err != nil {
+	if err := validateRegion(e.Region); err != nil {
 		return fmt.Errorf("region: %w", err)
 	}
 	if e.SourceImageID != "" {
-		if err := ValidateImageID(e.SourceImageID); err != nil {
+		if err := validateImageID(e.SourceImageID); err != nil {
 			return fmt.Errorf("source_image_id: %w", err)
 		}
 	}
