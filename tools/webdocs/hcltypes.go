@@ -17,18 +17,18 @@ var optionRe = regexp.MustCompile("(?m)^(\\s*- `[^`]+` \\()(.*?)(\\)(?: - |[ \\t
 
 // hclTypes names each Go type packer-sdc may write by its HCL type.
 var hclTypes = map[string]string{
-	"string":            "string",
-	"bool":              "bool",
-	"boolean":           "bool",
-	`\*bool`:            "bool",
-	"int":               "number",
-	"int64":             "number",
-	"uint":              "number",
-	"float64":           "number",
-	`\*int`:             "number",
-	`\*int64`:           "number",
-	"[]string":          "list(string)",
-	"map[string]string": "map(string)",
+	"string":                         "string",
+	"bool":                           "bool",
+	"boolean":                        "bool",
+	`\*bool`:                         "bool",
+	"int":                            "number",
+	"int64":                          "number",
+	"uint":                           "number",
+	"float64":                        "number",
+	`\*int`:                          "number",
+	`\*int64`:                        "number",
+	"[]string":                       "list(string)",
+	"map[string]string":              "map(string)",
 	`duration string | ex: "1h5m2s"`: `string: a duration such as "1h5m2s"`,
 }
 
