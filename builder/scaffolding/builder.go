@@ -25,9 +25,9 @@ type Builder struct {
 	config Config
 	runner multistep.Runner
 
-	// Driver talks to the image platform. When nil, Run asks cloud.NewDriver for
-	// the driver of the configured store (a LocalDriver here, a fork's cloud
-	// driver there); unit tests set a MockDriver.
+	// Driver talks to the platform. When nil, Run asks cloud.NewDriver for
+	// the driver of the configured access (the stand-in cloud here, a
+	// fork's SDK there); unit tests set a cloud.MockDriver.
 	Driver cloud.Driver
 }
 
@@ -84,6 +84,8 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 			Config:    &b.config.Comm,
 			Host:      commHost(&b.config.Comm),
 			SSHConfig: b.config.Comm.SSHConfigFunc(),
+			SSHPort:   commPort(func() int { return b.config.Comm.SSHPort }),
+			WinRMPort: commPort(func() int { return b.config.Comm.WinRMPort }),
 			CustomConnect: map[string]multistep.Step{
 				WorkspaceCommunicator: &stepConnectWorkspace{},
 			},

@@ -54,3 +54,14 @@ func commHost(c *communicator.Config) func(multistep.StateBag) (string, error) {
 		return "", fmt.Errorf("communicator %q needs a host: the instance has no address; set ssh_host or winrm_host", c.Type)
 	}
 }
+
+// commPort tells communicator.StepConnect which port to dial: the one the
+// platform gave the instance, else the configured ssh_port or winrm_port.
+func commPort(configured func() int) func(multistep.StateBag) (int, error) {
+	return func(state multistep.StateBag) (int, error) {
+		if instance, ok := state.Get("instance").(*cloud.Instance); ok && instance != nil && instance.Port != 0 {
+			return instance.Port, nil
+		}
+		return configured(), nil
+	}
+}

@@ -90,3 +90,15 @@ func TestCommHost(t *testing.T) {
 		t.Errorf("ssh host = %q, want ssh_host", h)
 	}
 }
+
+func TestCommPort(t *testing.T) {
+	state := testState(t)
+	port := commPort(func() int { return 22 })
+	if p, _ := port(state); p != 22 {
+		t.Errorf("port without an instance = %d, want the configured 22", p)
+	}
+	state.Put("instance", &cloud.Instance{ID: "i-1", Host: "127.0.0.1", Port: 2222})
+	if p, _ := port(state); p != 2222 {
+		t.Errorf("port = %d, want the instance's 2222", p)
+	}
+}

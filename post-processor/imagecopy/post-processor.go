@@ -16,9 +16,8 @@ import (
 type PostProcessor struct {
 	config Config
 
-	// Driver, when set, is used instead of a scaffolding.LocalDriver for the
-	// store, so tests can pass a cloud.MockDriver. Packer leaves it
-	// nil.
+	// Driver, when set, is used instead of the one cloud.NewDriver returns,
+	// so tests can pass a cloud.MockDriver. Packer leaves it nil.
 	Driver cloud.Driver
 }
 
