@@ -85,6 +85,27 @@ func TestAccPostProcessor_discardInput(t *testing.T) {
 	})
 }
 
+// With the source's own region among the regions, the result includes the
+// input image, so keep_input_artifact = false must not delete it: the final
+// artifact lists no deleted file.
+func TestAccPostProcessor_discardInputListedInResult(t *testing.T) {
+	t.Parallel()
+	acctest.Test(t, acctest.Case{
+		Steps: []acctest.Step{{
+			Template: copyTemplate(`
+    regions             = ["local", "eu-west"]
+    keep_input_artifact = false
+`),
+			Checks: []acctest.Check{
+				imagecheck.Regions(imagecopy.BuilderID, "store", "local", "eu-west"),
+				acctest.ArtifactFilesExist(imagecopy.BuilderID),
+				imagecheck.ArtifactImagesInStore(imagecopy.BuilderID, "store"),
+				imagecheck.StoreImages("store", cloud.ImageFilter{Region: "local"}, 1),
+			},
+		}},
+	})
+}
+
 func TestAccPostProcessor_invalidRegions(t *testing.T) {
 	t.Parallel()
 	acctest.Test(t, acctest.Case{
