@@ -155,7 +155,7 @@ func TestBuilder_runWithLocalStore(t *testing.T) {
 	ctx := context.Background()
 
 	// A base image, provisioned through the workspace communicator.
-	base, driver, instances := newLocalBuilder(t, store, map[string]interface{}{"image_name": "base", "image_labels": map[string]string{"tier": "base"}})
+	base, _, instances := newLocalBuilder(t, store, map[string]interface{}{"image_name": "base", "image_labels": map[string]string{"tier": "base"}})
 	hook := &provisionHook{fn: func(ctx context.Context, comm packersdk.Communicator) error {
 		if err := comm.Upload("/etc/motd", strings.NewReader("base motd"), nil); err != nil {
 			return err

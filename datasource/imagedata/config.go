@@ -73,7 +73,8 @@ func (c *Config) prepare(raws ...interface{}) error {
 	if c.Store == "" {
 		errs = append(errs, errors.New("store: required: a directory or an http(s) URL"))
 	}
-	_, accessErrs := c.AccessConfig.Prepare(cloud.ReadOnly)
+	access := &c.AccessConfig
+	_, accessErrs := access.Prepare(cloud.ReadOnly)
 	errs = append(errs, accessErrs...)
 	if c.Name != "" {
 		if _, err := path.Match(c.Name, ""); err != nil {

@@ -65,7 +65,8 @@ func (c *Config) prepare(raws ...interface{}) error {
 		}
 		seen[r] = i
 	}
-	_, accessErrs := c.AccessConfig.Prepare(cloud.ReadWrite)
+	access := &c.AccessConfig
+	_, accessErrs := access.Prepare(cloud.ReadWrite)
 	errs = append(errs, accessErrs...)
 
 	if len(errs) > 0 {
