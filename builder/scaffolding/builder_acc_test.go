@@ -202,6 +202,54 @@ build {
 	})
 }
 
+// A rebuild of identical content whose post-processor fails makes Packer
+// destroy the rebuild's artifact. The image is the earlier build's (the
+// rebuild reused it), so it and its archive must survive.
+func TestAccBuilder_failedRebuildKeepsEarlierImage(t *testing.T) {
+	t.Parallel()
+	rebuild := strings.Replace(basicTemplate, `  provisioner "scaffolding" {`, `  post-processor "scaffolding-copy" {
+    regions = ["eu-west"]
+  }
+
+  provisioner "scaffolding" {`, 1)
+	acctest.Test(t, acctest.Case{
+		Steps: []acctest.Step{
+			{
+				Template: basicTemplate,
+				Checks:   []acctest.Check{acctest.ArtifactCount(1)},
+			},
+			{
+				Template: rebuild,
+				// A file where the eu-west region's directory goes makes the
+				// copy fail.
+				PreBuild: func(t testing.TB, run *acctest.Run, _ *acctest.Step) {
+					dir := filepath.Join(run.Dir, "store", "images")
+					if err := os.WriteFile(filepath.Join(dir, "eu-west"), []byte("in the way"), 0o644); err != nil {
+						t.Fatal(err)
+					}
+				},
+				ExpectError: regexp.MustCompile(`eu-west`),
+				Checks: []acctest.Check{
+					acctest.UIContains("reuses it"),
+					imagecheck.StoreImages("store", cloud.ImageFilter{Name: "basic", Region: "local"}, 1),
+					acctest.CheckFunc(func(r *acctest.Result) error {
+						first := r.Run().Results[0].ArtifactsFrom(scaffolding.BuilderID)[0]
+						for _, f := range first.Files {
+							if !filepath.IsAbs(f) {
+								f = filepath.Join(r.Dir, f)
+							}
+							if _, err := os.Stat(f); err != nil {
+								return fmt.Errorf("the first build's archive: expected it kept, found %v", err)
+							}
+						}
+						return nil
+					}),
+				},
+			},
+		},
+	})
+}
+
 func TestAccBuilder_failedProvisionerLeavesNothing(t *testing.T) {
 	t.Parallel()
 	acctest.Test(t, acctest.Case{
