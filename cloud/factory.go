@@ -6,8 +6,9 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/example/packer-plugin-scaffolding/standin"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+
+	"github.com/example/packer-plugin-scaffolding/standin"
 )
 
 // NewDriver returns the Driver for an access configuration. It is the one
