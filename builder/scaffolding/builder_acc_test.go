@@ -11,7 +11,9 @@ import (
 
 	"github.com/example/packer-plugin-scaffolding/acctest"
 	"github.com/example/packer-plugin-scaffolding/builder/scaffolding"
-	"github.com/example/packer-plugin-scaffolding/builder/scaffolding/imagecheck"
+	"github.com/example/packer-plugin-scaffolding/cloud"
+	"github.com/example/packer-plugin-scaffolding/standin"
+	"github.com/example/packer-plugin-scaffolding/standin/imagecheck"
 )
 
 // imageID is what every image id looks like: the digest of its archive.
@@ -52,7 +54,7 @@ func TestAccBuilder_basic(t *testing.T) {
 				imagecheck.ArtifactImagesInStore(scaffolding.BuilderID, "store"),
 				imagecheck.FileInImage(scaffolding.BuilderID, "/etc/motd", "hello from basic in local"),
 				imagecheck.FileInImage(scaffolding.BuilderID, "/ran.txt", "ran"),
-				imagecheck.StoreImages("store", scaffolding.ImageFilter{Name: "basic", Region: "local", Labels: map[string]string{"role": "test"}}, 1),
+				imagecheck.StoreImages("store", cloud.ImageFilter{Name: "basic", Region: "local", Labels: map[string]string{"role": "test"}}, 1),
 				imagecheck.NoTempFiles("store"),
 			},
 		}},
@@ -106,7 +108,7 @@ func TestAccBuilder_fromSourceImage(t *testing.T) {
 					imagecheck.FileInImage(scaffolding.BuilderID, "/etc/motd", "hello from basic"),
 					imagecheck.FileInImage(scaffolding.BuilderID, "/etc/child", "child of sha256:"),
 					acctest.CheckFunc(sourceRecorded),
-					imagecheck.StoreImages("store", scaffolding.ImageFilter{Region: "local"}, 2),
+					imagecheck.StoreImages("store", cloud.ImageFilter{Region: "local"}, 2),
 				},
 			},
 		},
@@ -117,7 +119,7 @@ func TestAccBuilder_fromSourceImage(t *testing.T) {
 // in the store, and that the parent's id reached the provisioner.
 func sourceRecorded(r *acctest.Result) error {
 	parent := r.Run().Results[0].Artifacts[0].ID
-	images, err := scaffolding.NewLocalDriver(filepath.Join(r.Dir, "store")).FindImages(context.Background(), scaffolding.ImageFilter{Name: "child"})
+	images, err := standin.NewLocalDriver(filepath.Join(r.Dir, "store")).FindImages(context.Background(), standin.ImageFilter{Name: "child"})
 	if err != nil {
 		return err
 	}
@@ -151,7 +153,7 @@ func TestAccBuilder_checksumMismatch(t *testing.T) {
 				},
 				ExpectError: regexp.MustCompile(`checksum mismatch`),
 				Checks: []acctest.Check{
-					imagecheck.StoreImages("store", scaffolding.ImageFilter{Name: "child"}, 0),
+					imagecheck.StoreImages("store", cloud.ImageFilter{Name: "child"}, 0),
 					imagecheck.NoTempFiles("store"),
 				},
 			},
@@ -169,7 +171,7 @@ func TestAccBuilder_sourceImageNotFound(t *testing.T) {
 				Template:    childTemplate,
 				Vars:        map[string]string{"source": missing},
 				ExpectError: regexp.MustCompile(regexp.QuoteMeta(missing) + `.*not found`),
-				Checks:      []acctest.Check{imagecheck.StoreImages("store", scaffolding.ImageFilter{Name: "child"}, 0)},
+				Checks:      []acctest.Check{imagecheck.StoreImages("store", cloud.ImageFilter{Name: "child"}, 0)},
 			},
 		},
 	})
@@ -200,6 +202,54 @@ build {
 	})
 }
 
+// A rebuild of identical content whose post-processor fails makes Packer
+// destroy the rebuild's artifact. The image is the earlier build's (the
+// rebuild reused it), so it and its archive must survive.
+func TestAccBuilder_failedRebuildKeepsEarlierImage(t *testing.T) {
+	t.Parallel()
+	rebuild := strings.Replace(basicTemplate, `  provisioner "scaffolding" {`, `  post-processor "scaffolding-copy" {
+    regions = ["eu-west"]
+  }
+
+  provisioner "scaffolding" {`, 1)
+	acctest.Test(t, acctest.Case{
+		Steps: []acctest.Step{
+			{
+				Template: basicTemplate,
+				Checks:   []acctest.Check{acctest.ArtifactCount(1)},
+			},
+			{
+				Template: rebuild,
+				// A file where the eu-west region's directory goes makes the
+				// copy fail.
+				PreBuild: func(t testing.TB, run *acctest.Run, _ *acctest.Step) {
+					dir := filepath.Join(run.Dir, "store", "images")
+					if err := os.WriteFile(filepath.Join(dir, "eu-west"), []byte("in the way"), 0o644); err != nil {
+						t.Fatal(err)
+					}
+				},
+				ExpectError: regexp.MustCompile(`eu-west`),
+				Checks: []acctest.Check{
+					acctest.UIContains("reuses it"),
+					imagecheck.StoreImages("store", cloud.ImageFilter{Name: "basic", Region: "local"}, 1),
+					acctest.CheckFunc(func(r *acctest.Result) error {
+						first := r.Run().Results[0].ArtifactsFrom(scaffolding.BuilderID)[0]
+						for _, f := range first.Files {
+							if !filepath.IsAbs(f) {
+								f = filepath.Join(r.Dir, f)
+							}
+							if _, err := os.Stat(f); err != nil {
+								return fmt.Errorf("the first build's archive: expected it kept, found %v", err)
+							}
+						}
+						return nil
+					}),
+				},
+			},
+		},
+	})
+}
+
 func TestAccBuilder_failedProvisionerLeavesNothing(t *testing.T) {
 	t.Parallel()
 	acctest.Test(t, acctest.Case{
@@ -221,7 +271,7 @@ build {
 			ExpectError: regexp.MustCompile(`exit 3`),
 			Checks: []acctest.Check{
 				acctest.ArtifactCount(0),
-				imagecheck.StoreImages("store", scaffolding.ImageFilter{}, 0),
+				imagecheck.StoreImages("store", cloud.ImageFilter{}, 0),
 				imagecheck.NoTempFiles("store"),
 				acctest.CheckFunc(noInstanceLeft),
 			},
@@ -267,7 +317,7 @@ build {
 			ExpectError: regexp.MustCompile(`(?i)timeout|deadline|cancel`),
 			Checks: []acctest.Check{
 				acctest.ArtifactCount(0),
-				imagecheck.StoreImages("store", scaffolding.ImageFilter{}, 0),
+				imagecheck.StoreImages("store", cloud.ImageFilter{}, 0),
 				imagecheck.NoTempFiles("store"),
 				acctest.CheckFunc(noInstanceLeft),
 			},

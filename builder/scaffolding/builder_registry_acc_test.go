@@ -10,7 +10,9 @@ import (
 	"github.com/example/packer-plugin-scaffolding/acctest"
 	"github.com/example/packer-plugin-scaffolding/acctest/registry"
 	"github.com/example/packer-plugin-scaffolding/builder/scaffolding"
-	"github.com/example/packer-plugin-scaffolding/builder/scaffolding/imagecheck"
+	"github.com/example/packer-plugin-scaffolding/cloud"
+	"github.com/example/packer-plugin-scaffolding/standin"
+	"github.com/example/packer-plugin-scaffolding/standin/imagecheck"
 )
 
 // These cases run Packer against the harness's local HCP Packer registry and
@@ -116,7 +118,7 @@ func TestAccBuilderRegistry_failedBuild(t *testing.T) {
 			Checks: []acctest.Check{
 				acctest.RegistryBuildHistory("scaffolding.failing", registry.BuildUnset, registry.BuildRunning, registry.BuildFailed),
 				acctest.RegistryArtifactCount("scaffolding.failing", 0),
-				imagecheck.StoreImages("store", scaffolding.ImageFilter{}, 0),
+				imagecheck.StoreImages("store", cloud.ImageFilter{}, 0),
 			},
 		}},
 	})
@@ -138,7 +140,7 @@ func TestAccBuilderRegistry_faultOnFinalUpdate(t *testing.T) {
 				// The registry never heard of success...
 				acctest.RegistryBuildHistory("scaffolding.faulty", registry.BuildUnset, registry.BuildRunning, registry.BuildFailed),
 				// ...but the image the builder made is intact in the store.
-				imagecheck.StoreImages("store", scaffolding.ImageFilter{Name: "faulty"}, 1),
+				imagecheck.StoreImages("store", cloud.ImageFilter{Name: "faulty"}, 1),
 				acctest.CheckFunc(storedImageVerifies),
 				imagecheck.NoTempFiles("store"),
 			},
@@ -153,8 +155,8 @@ func storedImageVerifies(r *acctest.Result) error {
 }
 
 func verifyAll(store string) error {
-	d := scaffolding.NewLocalDriver(store)
-	images, err := d.FindImages(context.Background(), scaffolding.ImageFilter{})
+	d := standin.NewLocalDriver(store)
+	images, err := d.FindImages(context.Background(), standin.ImageFilter{})
 	if err != nil {
 		return err
 	}

@@ -6,19 +6,25 @@ package scaffolding
 import (
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 
 	"github.com/hashicorp/packer-plugin-sdk/common"
 	"github.com/hashicorp/packer-plugin-sdk/communicator"
+	"github.com/hashicorp/packer-plugin-sdk/hcl2helper"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/hashicorp/packer-plugin-sdk/template/config"
 	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
+
+	"github.com/example/packer-plugin-scaffolding/cloud"
 )
 
 // WorkspaceCommunicator is the communicator type that works directly in the
 // instance's workspace. It is the default.
 const WorkspaceCommunicator = "workspace"
+
+// DefaultDiskSize is the instance's disk size in MiB when disk_size is not
+// set.
+const DefaultDiskSize = 1024
 
 var (
 	errStoreRequired     = errors.New("store is required: the directory of the image store")
@@ -34,10 +40,11 @@ type Config struct {
 	// builder, for a fork whose instances are real machines.
 	Comm communicator.Config `mapstructure:",squash"`
 
-	// The directory of the image store the new image is registered in, and
-	// where `source_image` is looked up. It is created if it does not exist.
-	// A store published over http(s) is read-only and cannot be used here.
-	Store string `mapstructure:"store" required:"true"`
+	// Where the platform is: `store`, the directory of the image store the
+	// new image is registered in and `source_image` is looked up in (a
+	// store published over http(s) is read-only and cannot be used here),
+	// and the credentials and request settings shared by every component.
+	cloud.AccessConfig `mapstructure:",squash"`
 	// The region of the store the source image is taken from and the new
 	// image is registered in. Letters, digits, `.`, `_` and `-`. Defaults to
 	// `local`.
@@ -53,6 +60,11 @@ type Config struct {
 	// `scaffolding-image` data source. Its checksum is verified before use.
 	// Empty starts from an empty instance.
 	SourceImage string `mapstructure:"source_image" required:"false"`
+	// The size of the instance's disk, in MiB: how far the source image may
+	// expand when the instance is launched from it. An image that does not
+	// fit fails the launch, before anything is provisioned. Defaults to
+	// `1024`.
+	DiskSize int `mapstructure:"disk_size" required:"false"`
 
 	ctx interpolate.Context
 }
@@ -70,38 +82,36 @@ func (c *Config) Prepare(raws ...interface{}) ([]string, error) {
 	}
 
 	if c.Region == "" {
-		c.Region = DefaultRegion
+		c.Region = cloud.DefaultRegion
 	}
 	if c.Comm.Type == "" {
 		c.Comm.Type = WorkspaceCommunicator
+	}
+	if c.DiskSize == 0 {
+		c.DiskSize = DefaultDiskSize
 	}
 
 	var errs *packersdk.MultiError
 	var warnings []string
 	add := func(err error) { errs = packersdk.MultiErrorAppend(errs, err) }
 
-	switch {
-	case c.Store == "":
+	if c.Store == "" {
 		add(errStoreRequired)
-	case isHTTPLocation(c.Store):
-		add(fmt.Errorf("store: %s is a URL; a store read over http(s) is read-only, so the builder needs a directory", redactRawURL(c.Store)))
-	default:
-		fi, err := os.Stat(c.Store)
-		switch {
-		case errors.Is(err, os.ErrNotExist):
-			warnings = append(warnings, fmt.Sprintf("store: %s does not exist yet; it will be created", c.Store))
-		case err != nil:
-			add(fmt.Errorf("store: %w", err))
-		case !fi.IsDir():
-			add(fmt.Errorf("store: %s is not a directory", c.Store))
-		}
 	}
-	if err := ValidateRegion(c.Region); err != nil {
+	accessWarnings, accessErrs := c.AccessConfig.Prepare(cloud.ReadWrite)
+	warnings = append(warnings, accessWarnings...)
+	for _, err := range accessErrs {
+		add(err)
+	}
+	if err := cloud.ValidateRegion(c.Region); err != nil {
 		add(fmt.Errorf("region: %w", err))
+	}
+	if c.DiskSize < 0 {
+		add(fmt.Errorf("disk_size: %d must be a positive number of MiB", c.DiskSize))
 	}
 	if c.ImageName == "" {
 		add(errImageNameRequired)
-	} else if err := ValidateImageName(c.ImageName); err != nil {
+	} else if err := cloud.ValidateImageName(c.ImageName); err != nil {
 		add(fmt.Errorf("image_name: %w", err))
 	}
 	keys := make([]string, 0, len(c.ImageLabels))
@@ -110,12 +120,15 @@ func (c *Config) Prepare(raws ...interface{}) ([]string, error) {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		if err := ValidateLabel(k, c.ImageLabels[k]); err != nil {
+		if err := cloud.ValidateLabel(k, c.ImageLabels[k]); err != nil {
 			add(fmt.Errorf("image_labels: %w", err))
 		}
 	}
-	if c.SourceImage != "" {
-		if err := ValidateImageID(c.SourceImage); err != nil {
+	// An unknown value (source_image = data.scaffolding-image.x.id during
+	// `packer validate`) arrives as a placeholder, not an id: only a known
+	// value is checked.
+	if c.SourceImage != "" && !isUnknown(c.SourceImage) {
+		if err := cloud.ValidateImageID(c.SourceImage); err != nil {
 			add(fmt.Errorf("source_image: %w", err))
 		}
 	}
@@ -131,4 +144,12 @@ func (c *Config) Prepare(raws ...interface{}) ([]string, error) {
 		return warnings, errs
 	}
 	return warnings, nil
+}
+
+// isUnknown reports whether v is the placeholder Packer sends for a value
+// it cannot know yet, such as a data source's output during `packer
+// validate`: "<unknown>" from HCL2 templates, the SDK's sentinel from
+// legacy JSON ones.
+func isUnknown(v string) bool {
+	return v == "<unknown>" || v == hcl2helper.UnknownVariableValue
 }

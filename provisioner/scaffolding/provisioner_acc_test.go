@@ -6,7 +6,8 @@ import (
 
 	"github.com/example/packer-plugin-scaffolding/acctest"
 	builder "github.com/example/packer-plugin-scaffolding/builder/scaffolding"
-	"github.com/example/packer-plugin-scaffolding/builder/scaffolding/imagecheck"
+	"github.com/example/packer-plugin-scaffolding/cloud"
+	"github.com/example/packer-plugin-scaffolding/standin/imagecheck"
 )
 
 // The provisioner is tested inside our own builder, whose workspace
@@ -119,7 +120,7 @@ build {
 			ExpectError: regexp.MustCompile(`exit 7`),
 			Checks: []acctest.Check{
 				acctest.ArtifactCount(0),
-				imagecheck.StoreImages("store", builder.ImageFilter{}, 0),
+				imagecheck.StoreImages("store", cloud.ImageFilter{}, 0),
 			},
 		}},
 	})

@@ -10,8 +10,8 @@ import (
 
 	"github.com/example/packer-plugin-scaffolding/acctest"
 	"github.com/example/packer-plugin-scaffolding/builder/scaffolding"
-	"github.com/example/packer-plugin-scaffolding/builder/scaffolding/imagecheck"
-	"github.com/example/packer-plugin-scaffolding/post-processor/copy"
+	"github.com/example/packer-plugin-scaffolding/post-processor/imagecopy"
+	"github.com/example/packer-plugin-scaffolding/standin/imagecheck"
 )
 
 // pageExample says how to run the example of a component page: what must
@@ -44,8 +44,8 @@ var pageExamples = map[string]pageExample{
 	},
 	"post-processors/scaffolding-copy.mdx": {
 		checks: []acctest.Check{
-			acctest.ArtifactsFrom(copy.BuilderID, 1),
-			imagecheck.Regions(copy.BuilderID, "store", "eu-west", "ap-south"),
+			acctest.ArtifactsFrom(imagecopy.BuilderID, 1),
+			imagecheck.Regions(imagecopy.BuilderID, "store", "eu-west", "ap-south"),
 		},
 	},
 	"datasources/scaffolding-image.mdx": {
