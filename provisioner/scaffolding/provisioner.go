@@ -9,6 +9,7 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -76,10 +77,16 @@ func (p *Provisioner) Provision(ctx context.Context, ui packersdk.Ui, comm packe
 		}
 		ui.Say(fmt.Sprintf("Running: %s", cmd))
 		err = p.retry(ctx, ui, func(ctx context.Context) error {
-			tryCtx, cancel := context.WithTimeout(ctx, p.settings.commandTimeout)
+			// The machine ends the try itself (see inMachineTimeout); the
+			// local deadline, a little later, only catches a communicator
+			// that never reports back.
+			tryCtx, cancel := context.WithTimeout(ctx, p.settings.commandTimeout+timeoutGrace)
 			defer cancel()
-			err := runCommand(tryCtx, ui, comm, env+cmd, cmd)
-			if err != nil && ctx.Err() == nil && errors.Is(tryCtx.Err(), context.DeadlineExceeded) {
+			err := runCommand(tryCtx, ui, comm, inMachineTimeout(env+cmd, p.settings.commandTimeout), cmd)
+			var exit *ExitError
+			timedOut := errors.As(err, &exit) && exit.Status == timeoutStatus ||
+				err != nil && ctx.Err() == nil && errors.Is(tryCtx.Err(), context.DeadlineExceeded)
+			if timedOut {
 				return fmt.Errorf("command %q did not finish within command_timeout (%s)", cmd, p.config.CommandTimeout)
 			}
 			return err
@@ -172,6 +179,27 @@ func (p *Provisioner) envPrefix(ictx *interpolate.Context) (string, error) {
 	}
 	b.WriteString("; ")
 	return b.String(), nil
+}
+
+// timeoutStatus is the exit status of a command that `timeout -s KILL`
+// ended: 128 + SIGKILL.
+const timeoutStatus = 137
+
+// timeoutGrace is how much longer than command_timeout the provisioner
+// waits for the machine to report a try it has ended.
+const timeoutGrace = 15 * time.Second
+
+// inMachineTimeout wraps line so the machine itself ends it after d. The
+// SDK's communicators run remote commands with context.TODO(): a deadline
+// on this side returns, but leaves the command running on the machine, so
+// a retry would overlap the try that timed out. GNU coreutils' (and
+// busybox's) `timeout` runs the command in a process group of its own and
+// kills the whole group, so when the try reports back nothing of it is
+// left; only processes that left the group (setsid, daemons) survive, until
+// the instance stops.
+func inMachineTimeout(line string, d time.Duration) string {
+	secs := strconv.FormatFloat(d.Seconds(), 'f', -1, 64)
+	return "timeout -s KILL " + secs + " /bin/sh -c " + shellQuote(line)
 }
 
 // shellQuote quotes s for a POSIX shell: inside single quotes nothing is

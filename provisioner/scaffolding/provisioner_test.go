@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -55,17 +56,24 @@ func (c *fakeComm) Start(ctx context.Context, rc *packersdk.RemoteCmd) error {
 	if c.attempts == nil {
 		c.attempts = map[string]int{}
 	}
-	c.attempts[rc.Command]++
-	attempt := c.attempts[rc.Command]
-	c.commands = append(c.commands, rc.Command)
+	inner, limit := unwrapTimeout(rc.Command)
+	c.attempts[inner]++
+	attempt := c.attempts[inner]
+	c.commands = append(c.commands, inner)
 	c.events = append(c.events, "run")
 	c.mu.Unlock()
 
 	switch {
 	case c.block:
+		// Like a machine running the provisioner's `timeout` wrapper: the
+		// command is killed when its limit is up, or the client gives up.
 		go func() {
-			<-ctx.Done()
-			rc.SetExited(143)
+			select {
+			case <-ctx.Done():
+				rc.SetExited(143)
+			case <-time.After(limit):
+				rc.SetExited(timeoutStatus)
+			}
 		}()
 		return nil
 	case c.shell:
@@ -84,7 +92,7 @@ func (c *fakeComm) Start(ctx context.Context, rc *packersdk.RemoteCmd) error {
 	stdout, stderr, status := "", "", 0
 	if c.script != nil {
 		var err error
-		stdout, stderr, status, err = c.script(rc.Command, attempt)
+		stdout, stderr, status, err = c.script(inner, attempt)
 		if err != nil {
 			return err
 		}
@@ -95,6 +103,26 @@ func (c *fakeComm) Start(ctx context.Context, rc *packersdk.RemoteCmd) error {
 		rc.SetExited(status)
 	}()
 	return nil
+}
+
+// unwrapTimeout undoes inMachineTimeout: the command as the template gave
+// it, and the limit the machine enforces.
+func unwrapTimeout(line string) (string, time.Duration) {
+	const prefix = "timeout -s KILL "
+	rest, ok := strings.CutPrefix(line, prefix)
+	if !ok {
+		return line, time.Duration(1<<63 - 1)
+	}
+	secs, quoted, ok := strings.Cut(rest, " /bin/sh -c ")
+	if !ok {
+		return line, time.Duration(1<<63 - 1)
+	}
+	f, err := strconv.ParseFloat(secs, 64)
+	if err != nil || len(quoted) < 2 {
+		return line, time.Duration(1<<63 - 1)
+	}
+	inner := strings.ReplaceAll(quoted[1:len(quoted)-1], `'\''`, "'")
+	return inner, time.Duration(f * float64(time.Second))
 }
 
 func (c *fakeComm) Upload(dst string, r io.Reader, fi *os.FileInfo) error {
@@ -486,6 +514,47 @@ func TestProvisionCommandTimeout(t *testing.T) {
 	}
 	if n := comm.attempts["sleep infinity"]; n != 3 {
 		t.Errorf("tries = %d, want 3: a try that runs out of command_timeout is retried", n)
+	}
+}
+
+// TestCommandTimeoutKillsTheTry runs the wrapped command in a real shell:
+// when a try runs out of command_timeout, its processes are gone before the
+// next try starts.
+func TestCommandTimeoutKillsTheTry(t *testing.T) {
+	if _, err := exec.LookPath("timeout"); err != nil {
+		t.Skip("no timeout(1) on this host")
+	}
+	dir := t.TempDir()
+	pidFile, log := filepath.Join(dir, "pid"), filepath.Join(dir, "log")
+	// A killed process may linger as a zombie until it is reaped: only a
+	// live one (state other than Z) is an overlap.
+	cmd := fmt.Sprintf(`s="/proc/$(cat %[1]s 2>/dev/null)/status"; if [ -s %[1]s ] && [ -r "$s" ] && ! grep -q '^State:.*Z' "$s"; then echo overlap >> %[2]s; fi; `+
+		`echo try >> %[2]s; sh -c 'echo $$ > %[1]s; exec sleep 30'`, pidFile, log)
+	p := prepared(t, map[string]interface{}{"inline": []string{cmd}, "command_timeout": "500ms", "retries": 1})
+	err := p.Provision(context.Background(), newUI(), &fakeComm{shell: true}, nil)
+	if err == nil || !strings.Contains(err.Error(), "command_timeout") {
+		t.Fatalf("error = %v, want a command_timeout failure", err)
+	}
+	b, _ := os.ReadFile(log)
+	if string(b) != "try\ntry\n" {
+		t.Errorf("log %q: want two tries and no overlap", b)
+	}
+	pid, _ := os.ReadFile(pidFile)
+	if n, err := strconv.Atoi(strings.TrimSpace(string(pid))); err == nil {
+		if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", n)); err == nil && !strings.Contains(string(st), "State:\tZ") {
+			t.Errorf("the last try's sleep (pid %d) still runs", n)
+		}
+	}
+}
+
+func TestInMachineTimeout(t *testing.T) {
+	got := inMachineTimeout("export A='x'; echo \"$A\"", 90*time.Second)
+	want := `timeout -s KILL 90 /bin/sh -c 'export A='\''x'\''; echo "$A"'`
+	if got != want {
+		t.Errorf("inMachineTimeout = %s, want %s", got, want)
+	}
+	if inner, d := unwrapTimeout(got); inner != "export A='x'; echo \"$A\"" || d != 90*time.Second {
+		t.Errorf("unwrapTimeout = %q, %s", inner, d)
 	}
 }
 
