@@ -236,14 +236,17 @@ func setupRoot(root, hostname string) error {
 	}
 	for _, d := range ownPaths {
 		dst := filepath.Join(root, d.path)
-		if _, err := os.Lstat(dst); errors.Is(err, fs.ErrNotExist) {
+		fi, err := os.Lstat(dst)
+		if errors.Is(err, fs.ErrNotExist) {
 			if err := os.Mkdir(dst, fs.FileMode(d.mode&0o777)); err != nil {
 				return err
 			}
-			if d.mode&0o1000 != 0 {
-				if err := os.Chmod(dst, fs.FileMode(d.mode&0o777)|fs.ModeSticky); err != nil {
-					return err
-				}
+		}
+		// Images keep permission bits only: /tmp gets its sticky bit back
+		// at every start.
+		if d.mode&0o1000 != 0 && (err != nil || fi.IsDir()) {
+			if err := os.Chmod(dst, fs.FileMode(d.mode&0o777)|fs.ModeSticky); err != nil {
+				return err
 			}
 		}
 	}
