@@ -36,7 +36,7 @@ build {
       destination = "/etc/motd"
       content     = "hello from ${build.ImageName} in ${build.Region}"
     }
-    inline = ["echo ran > ran.txt"]
+    inline = ["echo ran > /ran.txt"]
   }
 }
 `

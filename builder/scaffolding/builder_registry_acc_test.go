@@ -79,7 +79,7 @@ func TestAccBuilderRegistry_metadata(t *testing.T) {
 		Registry: true,
 		Steps: []acctest.Step{
 			{
-				Template: registryTemplate("acc-parent", "parent", `inline = ["echo parent > parent.txt"]`),
+				Template: registryTemplate("acc-parent", "parent", `inline = ["echo parent > /parent.txt"]`),
 				Checks: []acctest.Check{
 					acctest.RegistryBucketExists("acc-parent"),
 					acctest.CheckFunc(publishedImage),
@@ -91,7 +91,7 @@ func TestAccBuilderRegistry_metadata(t *testing.T) {
 				},
 			},
 			{
-				Template: registryTemplate("acc-child", "child", `inline = ["echo child > child.txt"]`),
+				Template: registryTemplate("acc-child", "child", `inline = ["echo child > /child.txt"]`),
 				PreBuild: useFirstImage,
 				Checks: []acctest.Check{
 					acctest.CheckFunc(publishedImage),
@@ -134,7 +134,7 @@ func TestAccBuilderRegistry_faultOnFinalUpdate(t *testing.T) {
 				run.Registry().Fail(registry.OpUpdateBuild, 503, registry.CodeUnavailable, "registry is down for maintenance").
 					When(func(r registry.Request) bool { return strings.Contains(r.Body, `"BUILD_DONE"`) })
 			},
-			Template:    registryTemplate("acc-fault", "faulty", `inline = ["echo built > built.txt"]`),
+			Template:    registryTemplate("acc-fault", "faulty", `inline = ["echo built > /built.txt"]`),
 			ExpectError: regexp.MustCompile(`registry is down for maintenance`),
 			Checks: []acctest.Check{
 				// The registry never heard of success...
@@ -173,7 +173,7 @@ func TestAccBuilderRegistry_ancestry(t *testing.T) {
 	acctest.Test(t, acctest.Case{
 		Registry: true,
 		Steps: []acctest.Step{
-			{Template: registryTemplate("acc-base", "parent", `inline = ["echo parent > parent.txt"]`)},
+			{Template: registryTemplate("acc-base", "parent", `inline = ["echo parent > /parent.txt"]`)},
 			{
 				PreBuild: func(t testing.TB, run *acctest.Run, _ *acctest.Step) {
 					// What a release process does: point a channel at the
@@ -206,7 +206,7 @@ build {
   sources = ["source.scaffolding.child"]
 
   provisioner "scaffolding" {
-    inline = ["test -f parent.txt && echo child > child.txt"]
+    inline = ["test -f parent.txt && echo child > /child.txt"]
   }
 }
 `,

@@ -46,7 +46,8 @@ type Config struct {
 	// public key and connects to the address the instance reports, as a
 	// cloud builder does, so `ssh_host` and `ssh_port` are not needed.
 	// `ssh_username` defaults to `root`, `temporary_key_pair_type` to
-	// `ed25519`; `ssh_file_transfer_method` (`scp` or `sftp`), `ssh_timeout`
+	// `ed25519`, `ssh_file_transfer_method` to `sftp` (`scp` works too, but
+	// its sink needs an upload's target directory to exist); `ssh_timeout`
 	// and the other `ssh_*` settings work as in any builder. `none` skips
 	// provisioning; `workspace` runs commands on the build host in the
 	// instance's directory, for hosts that cannot run machines.
@@ -106,6 +107,11 @@ func (c *Config) Prepare(raws ...interface{}) ([]string, error) {
 		}
 		if c.Comm.SSHTemporaryKeyPairType == "" {
 			c.Comm.SSHTemporaryKeyPairType = "ed25519"
+		}
+		// SFTP makes the directories an upload needs; an SCP sink (the
+		// SDK's default) wants the target directory to exist already.
+		if c.Comm.SSHFileTransferMethod == "" {
+			c.Comm.SSHFileTransferMethod = "sftp"
 		}
 		// ssh_port only counts when set: the instance says which port it
 		// serves SSH on.

@@ -34,6 +34,9 @@ func TestConfigPrepare_defaults(t *testing.T) {
 		t.Errorf("communicator = %q, ssh_username = %q, temporary_key_pair_type = %q; want ssh, %s, ed25519",
 			c.Comm.Type, c.Comm.SSHUsername, c.Comm.SSHTemporaryKeyPairType, DefaultSSHUsername)
 	}
+	if c.Comm.SSHFileTransferMethod != "sftp" {
+		t.Errorf("ssh_file_transfer_method = %q, want sftp", c.Comm.SSHFileTransferMethod)
+	}
 	if c.sshPortSet {
 		t.Error("ssh_port counts as set though the template left it out")
 	}

@@ -28,7 +28,7 @@ build {
   sources = ["source.scaffolding.app"]
 
   provisioner "scaffolding" {
-    inline = ["echo app > app.txt"]
+    inline = ["echo app > /app.txt"]
   }
 
   post-processor "scaffolding-copy" {

@@ -127,6 +127,9 @@ func (p *Provisioner) upload(ctx context.Context, ui packersdk.Ui, comm packersd
 		}
 		ui.Say(fmt.Sprintf("Uploading content (%d bytes) => %s", len(content), dst))
 		return p.retry(ctx, ui, func(context.Context) error {
+			if err := makeDir(ctx, comm, path.Dir(dst)); err != nil {
+				return err
+			}
 			var fi os.FileInfo = contentInfo{name: path.Base(dst), size: int64(len(content)), mode: mode}
 			return comm.Upload(dst, strings.NewReader(content), &fi)
 		})
@@ -135,6 +138,9 @@ func (p *Provisioner) upload(ctx context.Context, ui packersdk.Ui, comm packersd
 	if p.settings.dirs[i] {
 		ui.Say(fmt.Sprintf("Uploading directory %s => %s", f.Source, dst))
 		return p.retry(ctx, ui, func(context.Context) error {
+			if err := makeDir(ctx, comm, strings.TrimSuffix(dst, "/")); err != nil {
+				return err
+			}
 			return comm.UploadDir(dst, f.Source, nil)
 		})
 	}
@@ -144,6 +150,9 @@ func (p *Provisioner) upload(ctx context.Context, ui packersdk.Ui, comm packersd
 	}
 	ui.Say(fmt.Sprintf("Uploading %s => %s", f.Source, dst))
 	return p.retry(ctx, ui, func(context.Context) error {
+		if err := makeDir(ctx, comm, path.Dir(dst)); err != nil {
+			return err
+		}
 		// Reopened on every try: a failed try may have consumed the reader.
 		src, err := os.Open(f.Source)
 		if err != nil {
@@ -179,6 +188,25 @@ func (p *Provisioner) envPrefix(ictx *interpolate.Context) (string, error) {
 	}
 	b.WriteString("; ")
 	return b.String(), nil
+}
+
+// makeDir creates dir (and its parents) on the machine, so a `file` block
+// may name a destination whose directory does not exist yet: the SDK's SSH
+// communicator (SCP and SFTP alike) wants it to exist.
+func makeDir(ctx context.Context, comm packersdk.Communicator, dir string) error {
+	if dir == "" || dir == "." || dir == "/" {
+		return nil
+	}
+	cmd := &packersdk.RemoteCmd{Command: "mkdir -p " + shellQuote(dir)}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := comm.Start(ctx, cmd); err != nil {
+		return fmt.Errorf("creating directory %s: %w", dir, err)
+	}
+	if status := cmd.Wait(); status != 0 {
+		return fmt.Errorf("creating directory %s: mkdir exited with status %d: %s", dir, status, strings.TrimSpace(stderr.String()))
+	}
+	return nil
 }
 
 // timeoutStatus is the exit status of a command that `timeout -s KILL`

@@ -56,6 +56,19 @@ func (c *fakeComm) Start(ctx context.Context, rc *packersdk.RemoteCmd) error {
 	if c.attempts == nil {
 		c.attempts = map[string]int{}
 	}
+	if strings.HasPrefix(rc.Command, "mkdir -p ") {
+		// makeDir, before an upload.
+		c.events = append(c.events, "mkdir")
+		c.mu.Unlock()
+		if c.shell {
+			if err := exec.CommandContext(ctx, "sh", "-c", rc.Command).Run(); err != nil {
+				rc.SetExited(1)
+				return nil
+			}
+		}
+		rc.SetExited(0)
+		return nil
+	}
 	inner, limit := unwrapTimeout(rc.Command)
 	c.attempts[inner]++
 	attempt := c.attempts[inner]
@@ -332,7 +345,7 @@ func TestProvisionUploadsThenRuns(t *testing.T) {
 	if len(comm.commands) != 1 || comm.commands[0] != "echo web-42" {
 		t.Errorf("commands = %q, want the rendered echo", comm.commands)
 	}
-	if want := []string{"upload", "upload", "upload", "upload", "run"}; strings.Join(comm.events, ",") != strings.Join(want, ",") {
+	if want := []string{"mkdir", "upload", "mkdir", "upload", "mkdir", "upload", "mkdir", "upload", "run"}; strings.Join(comm.events, ",") != strings.Join(want, ",") {
 		t.Errorf("order = %v, want %v", comm.events, want)
 	}
 }
@@ -539,10 +552,22 @@ func TestCommandTimeoutKillsTheTry(t *testing.T) {
 	if string(b) != "try\ntry\n" {
 		t.Errorf("log %q: want two tries and no overlap", b)
 	}
+	// The last try was killed as it reported back; the kernel finishes a
+	// SIGKILLed process asynchronously, so wait for it (the bound is only a
+	// backstop: a live process never goes away by itself within 30s).
 	pid, _ := os.ReadFile(pidFile)
 	if n, err := strconv.Atoi(strings.TrimSpace(string(pid))); err == nil {
-		if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", n)); err == nil && !strings.Contains(string(st), "State:\tZ") {
-			t.Errorf("the last try's sleep (pid %d) still runs", n)
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", n))
+			if err != nil || strings.Contains(string(st), "State:\tZ") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("the last try's sleep (pid %d) still runs", n)
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
 	}
 }
