@@ -201,8 +201,8 @@ build {
   sources = ["source.scaffolding.cancelled"]
 
   provisioner "shell-local" {
-    # The pattern [.] keeps grep from finding its own command line.
-    inline = ["(m=$(echo '${var.marker}' | sed 's/[.]/[.]/'); while ! grep -qs \"sleep.$m\" /proc/[0-9]*/cmdline; do sleep 0.1; done; kill -INT 0) </dev/null >/dev/null 2>&1 &"]
+    # The pattern's [.] keeps grep from finding its own command line.
+    inline = ["(m=$(echo '${var.marker}' | sed 's/[.]/[.]/'); until cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\\000' ' ' | grep -q \"sleep $m\"; do sleep 0.1; done; kill -INT 0) </dev/null >/dev/null 2>&1 &"]
   }
 
   provisioner "shell" {

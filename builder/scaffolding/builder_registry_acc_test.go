@@ -75,6 +75,7 @@ func sourceIsFirstImage(r *acctest.Result) error {
 
 func TestAccBuilderRegistry_metadata(t *testing.T) {
 	t.Parallel()
+	needMachines(t)
 	acctest.Test(t, acctest.Case{
 		Registry: true,
 		Steps: []acctest.Step{
@@ -110,6 +111,7 @@ func TestAccBuilderRegistry_metadata(t *testing.T) {
 
 func TestAccBuilderRegistry_failedBuild(t *testing.T) {
 	t.Parallel()
+	needMachines(t)
 	acctest.Test(t, acctest.Case{
 		Registry: true,
 		Steps: []acctest.Step{{
@@ -126,6 +128,7 @@ func TestAccBuilderRegistry_failedBuild(t *testing.T) {
 
 func TestAccBuilderRegistry_faultOnFinalUpdate(t *testing.T) {
 	t.Parallel()
+	needMachines(t)
 	acctest.Test(t, acctest.Case{
 		Registry: true,
 		Steps: []acctest.Step{{
@@ -170,6 +173,7 @@ func verifyAll(store string) error {
 
 func TestAccBuilderRegistry_ancestry(t *testing.T) {
 	t.Parallel()
+	needMachines(t)
 	acctest.Test(t, acctest.Case{
 		Registry: true,
 		Steps: []acctest.Step{
@@ -206,7 +210,7 @@ build {
   sources = ["source.scaffolding.child"]
 
   provisioner "scaffolding" {
-    inline = ["test -f parent.txt && echo child > /child.txt"]
+    inline = ["test -f /parent.txt && echo child > /child.txt"]
   }
 }
 `,
