@@ -15,20 +15,10 @@ import (
 	"github.com/example/packer-plugin-scaffolding/builder/scaffolding"
 	"github.com/example/packer-plugin-scaffolding/cloud"
 	"github.com/example/packer-plugin-scaffolding/standin/imagecheck"
-	"github.com/example/packer-plugin-scaffolding/standin/machine"
 )
 
-// needMachines skips a test whose builds use the default communicator
-// (ssh to a machine) where this host cannot run machines, with the reason.
-func needMachines(t *testing.T) {
-	t.Helper()
-	if os.Getenv(acctest.EnvAcc) == "" {
-		return // acctest.Test skips with its own reason
-	}
-	if err := machine.Supported(); err != nil {
-		t.Skip(err)
-	}
-}
+// needMachines skips where this host cannot run machines.
+func needMachines(t *testing.T) { imagecheck.NeedMachines(t) }
 
 // machineTemplate uses only Packer's own provisioners (and the plugin's
 // beside them) against an instance, as a template for a cloud VM would.

@@ -70,6 +70,7 @@ build {
 // TestAccDocExamples builds the first example of every component page with
 // a real Packer, so the documentation shows templates that work.
 func TestAccDocExamples(t *testing.T) {
+	imagecheck.NeedMachines(t)
 	docs := filepath.Join(repoRoot(t), "docs")
 	pages, err := componentPages(docs)
 	if err != nil {
