@@ -56,7 +56,9 @@ type Config struct {
 	// string (`90s`, `10m`). The machine itself enforces it: the command
 	// runs under `timeout -s KILL` (coreutils or busybox, on the machine's
 	// PATH), which kills the try and every process it started in its
-	// process group before the next try begins; the try then fails.
+	// process group before the next try begins; the try then fails. (Over
+	// WinRM, or where the machine has no `timeout`, the plugin stops waiting
+	// instead, and the command may run on.)
 	// Defaults to `5m`. Bound the whole provisioner with Packer's `timeout`.
 	CommandTimeout string `mapstructure:"command_timeout" required:"false"`
 

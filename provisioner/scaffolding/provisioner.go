@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -82,7 +83,11 @@ func (p *Provisioner) Provision(ctx context.Context, ui packersdk.Ui, comm packe
 			// that never reports back.
 			tryCtx, cancel := context.WithTimeout(ctx, p.settings.commandTimeout+timeoutGrace)
 			defer cancel()
-			err := runCommand(tryCtx, ui, comm, inMachineTimeout(env+cmd, p.settings.commandTimeout), cmd)
+			line := env + cmd
+			if posixMachine(generatedData) {
+				line = inMachineTimeout(line, p.settings.commandTimeout)
+			}
+			err := runCommand(tryCtx, ui, comm, line, cmd)
 			var exit *ExitError
 			timedOut := errors.As(err, &exit) && exit.Status == timeoutStatus ||
 				err != nil && ctx.Err() == nil && errors.Is(tryCtx.Err(), context.DeadlineExceeded)
@@ -225,9 +230,26 @@ const timeoutGrace = 15 * time.Second
 // kills the whole group, so when the try reports back nothing of it is
 // left; only processes that left the group (setsid, daemons) survive, until
 // the instance stops.
+//
+// A machine without timeout(1) (macOS's workspace) runs the command as it
+// is, bounded only by the local deadline.
 func inMachineTimeout(line string, d time.Duration) string {
 	secs := strconv.FormatFloat(d.Seconds(), 'f', -1, 64)
-	return "timeout -s KILL " + secs + " /bin/sh -c " + shellQuote(line)
+	return "if command -v timeout >/dev/null 2>&1; then timeout -s KILL " + secs +
+		" /bin/sh -c " + shellQuote(line) + "; else exec /bin/sh -c " + shellQuote(line) + "; fi"
+}
+
+// posixMachine reports whether commands reach a POSIX shell, from the
+// communicator type Packer passes in the build data: not over WinRM, and
+// not through the workspace communicator on a Windows build host (cmd /C).
+func posixMachine(generatedData map[string]interface{}) bool {
+	switch generatedData["ConnType"] {
+	case "winrm":
+		return false
+	case "workspace":
+		return runtime.GOOS != "windows"
+	}
+	return true
 }
 
 // shellQuote quotes s for a POSIX shell: inside single quotes nothing is

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -121,12 +122,16 @@ func (c *fakeComm) Start(ctx context.Context, rc *packersdk.RemoteCmd) error {
 // unwrapTimeout undoes inMachineTimeout: the command as the template gave
 // it, and the limit the machine enforces.
 func unwrapTimeout(line string) (string, time.Duration) {
-	const prefix = "timeout -s KILL "
+	const prefix = "if command -v timeout >/dev/null 2>&1; then timeout -s KILL "
 	rest, ok := strings.CutPrefix(line, prefix)
 	if !ok {
 		return line, time.Duration(1<<63 - 1)
 	}
 	secs, quoted, ok := strings.Cut(rest, " /bin/sh -c ")
+	if !ok {
+		return line, time.Duration(1<<63 - 1)
+	}
+	quoted, _, ok = strings.Cut(quoted, "; else exec /bin/sh -c ")
 	if !ok {
 		return line, time.Duration(1<<63 - 1)
 	}
@@ -574,12 +579,29 @@ func TestCommandTimeoutKillsTheTry(t *testing.T) {
 
 func TestInMachineTimeout(t *testing.T) {
 	got := inMachineTimeout("export A='x'; echo \"$A\"", 90*time.Second)
-	want := `timeout -s KILL 90 /bin/sh -c 'export A='\''x'\''; echo "$A"'`
+	q := `'export A='\''x'\''; echo "$A"'`
+	want := `if command -v timeout >/dev/null 2>&1; then timeout -s KILL 90 /bin/sh -c ` + q + `; else exec /bin/sh -c ` + q + `; fi`
 	if got != want {
 		t.Errorf("inMachineTimeout = %s, want %s", got, want)
 	}
 	if inner, d := unwrapTimeout(got); inner != "export A='x'; echo \"$A\"" || d != 90*time.Second {
 		t.Errorf("unwrapTimeout = %q, %s", inner, d)
+	}
+	// It runs, with or without timeout(1) on the PATH.
+	for _, path := range []string{os.Getenv("PATH"), t.TempDir()} {
+		cmd := exec.Command("/bin/sh", "-c", inMachineTimeout("echo \"$0 ok\"", time.Minute))
+		cmd.Env = []string{"PATH=" + path}
+		if out, err := cmd.CombinedOutput(); err != nil || !strings.HasSuffix(string(out), "ok\n") {
+			t.Errorf("PATH=%s: %q, %v", path, out, err)
+		}
+	}
+}
+
+func TestPosixMachine(t *testing.T) {
+	for conn, want := range map[string]bool{"ssh": true, "winrm": false, "": true, "workspace": runtime.GOOS != "windows"} {
+		if got := posixMachine(map[string]interface{}{"ConnType": conn}); got != want {
+			t.Errorf("posixMachine(%q) = %v, want %v", conn, got, want)
+		}
 	}
 }
 

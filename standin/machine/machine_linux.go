@@ -80,19 +80,23 @@ func probe() error {
 
 // diagnose names the kernel setting most likely to be in the way.
 func diagnose() string {
-	read := func(p string) string {
+	return diagnoseWith(func(p string) string {
 		b, err := os.ReadFile(p)
 		if err != nil {
 			return ""
 		}
 		return strings.TrimSpace(string(b))
-	}
+	}, os.Getuid())
+}
+
+// diagnoseWith is diagnose with the sysctl reader and uid given, for tests.
+func diagnoseWith(read func(path string) string, uid int) string {
 	switch {
 	case read("/proc/sys/user/max_user_namespaces") == "0":
 		return ": user.max_user_namespaces is 0; enable them with `sudo sysctl -w user.max_user_namespaces=15000`"
-	case read("/proc/sys/kernel/unprivileged_userns_clone") == "0" && os.Getuid() != 0:
+	case read("/proc/sys/kernel/unprivileged_userns_clone") == "0" && uid != 0:
 		return ": kernel.unprivileged_userns_clone is 0; enable them with `sudo sysctl -w kernel.unprivileged_userns_clone=1`"
-	case read("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == "1" && os.Getuid() != 0:
+	case read("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == "1" && uid != 0:
 		return ": AppArmor restricts unprivileged user namespaces (Ubuntu 23.10+); allow them with `sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0`"
 	}
 	return ": in a container, run it with a seccomp profile that allows unshare/clone of user namespaces (docker --security-opt seccomp=unconfined) or use a VM"

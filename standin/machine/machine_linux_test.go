@@ -503,3 +503,27 @@ func TestIsHostPath(t *testing.T) {
 		}
 	}
 }
+
+func TestDiagnoseNamesTheSetting(t *testing.T) {
+	sysctls := func(values map[string]string) func(string) string {
+		return func(p string) string { return values[p] }
+	}
+	for _, tc := range []struct {
+		name   string
+		values map[string]string
+		uid    int
+		want   string
+	}{
+		{"ubuntu apparmor", map[string]string{"/proc/sys/kernel/apparmor_restrict_unprivileged_userns": "1", "/proc/sys/user/max_user_namespaces": "63000"}, 1000,
+			"sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0"},
+		{"debian clone off", map[string]string{"/proc/sys/kernel/unprivileged_userns_clone": "0"}, 1000, "kernel.unprivileged_userns_clone=1"},
+		{"no namespaces at all", map[string]string{"/proc/sys/user/max_user_namespaces": "0"}, 0, "user.max_user_namespaces"},
+		{"root is not restricted by apparmor", map[string]string{"/proc/sys/kernel/apparmor_restrict_unprivileged_userns": "1"}, 0, "seccomp"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := diagnoseWith(sysctls(tc.values), tc.uid); !strings.Contains(got, tc.want) {
+				t.Errorf("diagnosis %q does not name %q", got, tc.want)
+			}
+		})
+	}
+}
