@@ -209,16 +209,8 @@ func TestAccBuilder_interruptLeavesNoProcess(t *testing.T) {
 	needMachines(t)
 	acctest.Test(t, acctest.Case{
 		Steps: []acctest.Step{{
-			Template: cancelTemplate,
-			PreBuild: func(t testing.TB, run *acctest.Run, step *acctest.Step) {
-				n, err := rand.Int(rand.Reader, big.NewInt(1e9))
-				if err != nil {
-					t.Fatal(err)
-				}
-				marker := fmt.Sprintf("3600.%09d", n)
-				markers.Store(run.Dir, marker)
-				step.Vars = map[string]string{"marker": marker}
-			},
+			Template:    cancelTemplate,
+			PreBuild:    setMarker,
 			ExpectError: regexp.MustCompile(`(?i)cancel|interrupt`),
 			Checks: []acctest.Check{
 				acctest.ArtifactCount(0),
@@ -229,6 +221,17 @@ func TestAccBuilder_interruptLeavesNoProcess(t *testing.T) {
 			},
 		}},
 	})
+}
+
+// setMarker gives the step a unique sleep argument as var.marker.
+func setMarker(t testing.TB, run *acctest.Run, step *acctest.Step) {
+	n, err := rand.Int(rand.Reader, big.NewInt(1e9))
+	if err != nil {
+		t.Fatal(err)
+	}
+	marker := fmt.Sprintf("3600.%09d", n)
+	markers.Store(run.Dir, marker)
+	step.Vars = map[string]string{"marker": marker}
 }
 
 // markerGone checks that no process runs the run's `sleep <marker>`.
@@ -248,4 +251,69 @@ func markerGone(r *acctest.Result) error {
 		}
 	}
 	return nil
+}
+
+// timeoutTemplate's command sleeps past command_timeout on its first try;
+// the second try fails if anything of the first still runs in the instance
+// (whose /proc shows only its own processes).
+const timeoutTemplate = `
+variable "marker" {
+  type = string
+}
+
+source "scaffolding" "timeout" {
+  store      = "store"
+  image_name = "timeout"
+}
+
+build {
+  sources = ["source.scaffolding.timeout"]
+
+  provisioner "scaffolding" {
+    file {
+      source      = "try.sh"
+      destination = "/opt/try.sh"
+    }
+    env = {
+      MARKER = var.marker
+    }
+    command_timeout = "2s"
+    retries         = 1
+    inline          = ["sh /opt/try.sh"]
+  }
+}
+`
+
+const tryScript = `#!/bin/sh
+m=$(echo "$MARKER" | sed 's/[.]/[.]/')
+if [ -e /tmp/first-try ]; then
+  if cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\000' ' ' | grep -q "sleep $m"; then
+    echo "the first try still runs" >&2
+    exit 1
+  fi
+  echo "second try alone" > /etc/second-try
+  exit 0
+fi
+touch /tmp/first-try
+sleep "$MARKER"
+`
+
+// TestAccBuilder_commandTimeoutKillsTheTry: a try that runs out of the
+// provisioner's command_timeout is killed in the instance before the retry.
+func TestAccBuilder_commandTimeoutKillsTheTry(t *testing.T) {
+	t.Parallel()
+	needMachines(t)
+	acctest.Test(t, acctest.Case{
+		Files: map[string]string{"try.sh": tryScript},
+		Steps: []acctest.Step{{
+			Template: timeoutTemplate,
+			PreBuild: setMarker,
+			Checks: []acctest.Check{
+				acctest.UIContains("Retrying (try 2 of 2)"),
+				imagecheck.FileInImage(scaffolding.BuilderID, "/etc/second-try", "second try alone"),
+				acctest.CheckFunc(markerGone),
+				acctest.CheckFunc(noInstanceLeft),
+			},
+		}},
+	})
 }
