@@ -133,7 +133,7 @@ func (d *LocalDriver) RunInstance(ctx context.Context, spec LaunchSpec) (*Instan
 	if spec.AuthorizedKey != "" {
 		// Said before anything is made: this host cannot run machines.
 		if err := machine.Supported(); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w; without machines, communicator = \"workspace\" runs commands on this host instead", err)
 		}
 	}
 	if spec.Source != nil {

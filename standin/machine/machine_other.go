@@ -27,3 +27,6 @@ func (m *Machine) Port() int { return 0 }
 
 // Stop does nothing: no instance can run here.
 func (m *Machine) Stop(ctx context.Context) error { return nil }
+
+// Addr is Host:Port.
+func (m *Machine) Addr() string { return "" }
