@@ -527,3 +527,30 @@ func TestDiagnoseNamesTheSetting(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkStartStop measures booting an instance (namespaces, mounts, SSH
+// listener) and stopping it.
+func BenchmarkStartStop(b *testing.B) {
+	if err := Supported(); err != nil {
+		b.Skip(err)
+	}
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	signer, err := ssh.NewSignerFromKey(priv)
+	if err != nil {
+		b.Fatal(err)
+	}
+	key := ssh.MarshalAuthorizedKey(signer.PublicKey())
+	root := b.TempDir()
+	for b.Loop() {
+		m, err := Start(context.Background(), Options{Root: root, AuthorizedKey: key})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := m.Stop(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
