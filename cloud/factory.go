@@ -70,7 +70,7 @@ func (s *standinDriver) RunInstance(ctx context.Context, spec LaunchSpec) (*Inst
 	}
 	s.instances[inst.ID] = inst
 	s.mu.Unlock()
-	out := &Instance{ID: inst.ID, Name: spec.Name, Region: spec.Region}
+	out := &Instance{ID: inst.ID, Name: spec.Name, Region: spec.Region, Host: inst.Host, Port: inst.Port}
 	if spec.SourceImage != nil {
 		out.SourceImageID = spec.SourceImage.ID
 	}

@@ -17,6 +17,7 @@ import (
 // two more regions, all published to the local HCP Packer registry.
 func TestAccPipeline(t *testing.T) {
 	t.Parallel()
+	imagecheck.NeedMachines(t)
 	store := map[string]string{"store": "store"}
 	acctest.Test(t, acctest.Case{
 		Registry: true,

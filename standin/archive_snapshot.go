@@ -11,6 +11,8 @@ import (
 	"path"
 	"path/filepath"
 	"time"
+
+	"github.com/example/packer-plugin-scaffolding/standin/machine"
 )
 
 // snapshotTime is the modification time of every entry in a snapshot. A
@@ -19,7 +21,8 @@ import (
 // building the same content twice gives the same image id.
 var snapshotTime = time.Unix(0, 0).UTC()
 
-// writeSnapshot writes the workspace as a gzip-compressed tar to w. It
+// writeSnapshot writes the workspace as a gzip-compressed tar to w, leaving
+// out machine.HostPaths (what the instance shares with the host). It
 // refuses what an image cannot hold (device nodes, sockets, fifos) and
 // symlinks that point outside the workspace, since RestoreImage would
 // refuse them later.
@@ -46,6 +49,15 @@ func writeSnapshot(ctx context.Context, workspace string, w io.Writer) error {
 			return err
 		}
 		if name == "." {
+			return nil
+		}
+		// The host's system directories, /dev and /proc are mount points
+		// of a running instance, not its content: an image never holds
+		// them, and every launch recreates them.
+		if machine.IsHostPath(name) {
+			if d.IsDir() {
+				return fs.SkipDir
+			}
 			return nil
 		}
 		info, err := d.Info()

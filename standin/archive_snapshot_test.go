@@ -1,10 +1,13 @@
 package standin
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -123,5 +126,40 @@ func TestWriteSnapshot_cancelled(t *testing.T) {
 	cancel()
 	if err := writeSnapshot(ctx, ws, new(bytes.Buffer)); err == nil {
 		t.Fatal("snapshot with a cancelled context succeeded")
+	}
+}
+
+// TestWriteSnapshot_leavesOutHostPaths: what a running instance shares with
+// the host (system directories, /dev, /proc) never lands in an image.
+func TestWriteSnapshot_leavesOutHostPaths(t *testing.T) {
+	ws := t.TempDir()
+	populate(t, ws, map[string]string{
+		"usr/bin/tool": "#!/bin/sh", "dev/null": "", "proc/1/status": "x", "lib64/ld.so": "elf",
+		"etc/motd": "hello", "usrlocal/f": "kept", "opt/usr/f": "kept",
+	})
+	if runtime.GOOS != "windows" {
+		if err := os.Symlink("usr/bin", filepath.Join(ws, "bin")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(snapshot(t, ws)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	tr := tar.NewReader(zr)
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, hdr.Name)
+	}
+	want := []string{"etc/", "etc/motd", "opt/", "opt/usr/", "opt/usr/f", "usrlocal/", "usrlocal/f"}
+	if strings.Join(names, " ") != strings.Join(want, " ") {
+		t.Errorf("snapshot holds %q, want %q", names, want)
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/example/packer-plugin-scaffolding/standin/machine"
 )
 
 // LocalDriver is the Driver for an image store in a local directory. It is
@@ -31,8 +33,9 @@ type LocalDriver struct {
 	// time.Now; tests set it to get predictable ordering.
 	Now func() time.Time
 
-	mu      sync.Mutex
-	running map[string]bool // instance id -> running
+	mu       sync.Mutex
+	running  map[string]bool             // instance id -> running
+	machines map[string]*machine.Machine // instance id -> its machine, while it runs
 }
 
 var _ Driver = (*LocalDriver)(nil)
@@ -127,6 +130,12 @@ func (d *LocalDriver) RunInstance(ctx context.Context, spec LaunchSpec) (*Instan
 	if err := d.checkWritable(); err != nil {
 		return nil, err
 	}
+	if spec.AuthorizedKey != "" {
+		// Said before anything is made: this host cannot run machines.
+		if err := machine.Supported(); err != nil {
+			return nil, fmt.Errorf("%w; without machines, communicator = \"workspace\" runs commands on this host instead", err)
+		}
+	}
 	if spec.Source != nil {
 		// Checked before anything is made, so a missing or corrupt image
 		// leaves nothing to clean up.
@@ -139,13 +148,37 @@ func (d *LocalDriver) RunInstance(ctx context.Context, spec LaunchSpec) (*Instan
 		return nil, err
 	}
 	instance.DiskSize = spec.DiskSize
+	fail := func(err error) (*Instance, error) {
+		if terr := d.TerminateInstance(context.WithoutCancel(ctx), instance); terr != nil {
+			err = errors.Join(err, terr)
+		}
+		return nil, err
+	}
 	if spec.Source != nil {
 		if err := d.RestoreImage(ctx, instance, *spec.Source); err != nil {
-			if terr := d.TerminateInstance(context.WithoutCancel(ctx), instance); terr != nil {
-				err = errors.Join(err, terr)
-			}
-			return nil, err
+			return fail(err)
 		}
+	}
+	if spec.AuthorizedKey != "" {
+		// Booting: the instance becomes a machine with its own root,
+		// reached over SSH with the build's key.
+		m, err := machine.Start(ctx, machine.Options{
+			Root:          instance.Workspace,
+			AuthorizedKey: []byte(spec.AuthorizedKey),
+			Hostname:      instance.ID,
+			Log:           machineLog{},
+		})
+		if err != nil {
+			return fail(fmt.Errorf("booting instance %s: %w", instance.ID, err))
+		}
+		d.mu.Lock()
+		if d.machines == nil {
+			d.machines = map[string]*machine.Machine{}
+		}
+		d.machines[instance.ID] = m
+		d.mu.Unlock()
+		instance.Host, instance.Port = m.Host(), m.Port()
+		log.Printf("[INFO] instance %s serves SSH on %s", instance.ID, m.Addr())
 	}
 	return instance, nil
 }
@@ -166,6 +199,30 @@ func (d *LocalDriver) checkWritable() error {
 		return err
 	}
 	return nil
+}
+
+// stopMachine ends the instance's machine, if it runs one, and every
+// process in it.
+func (d *LocalDriver) stopMachine(ctx context.Context, instance *Instance) error {
+	d.mu.Lock()
+	m := d.machines[instance.ID]
+	delete(d.machines, instance.ID)
+	d.mu.Unlock()
+	if m == nil {
+		return nil
+	}
+	if err := m.Stop(ctx); err != nil {
+		return fmt.Errorf("stopping instance %s: %w", instance.ID, err)
+	}
+	return nil
+}
+
+// machineLog sends the instance runtime's diagnostics to the plugin's log.
+type machineLog struct{}
+
+func (machineLog) Write(p []byte) (int, error) {
+	log.Printf("[DEBUG] %s", strings.TrimRight(string(p), "\n"))
+	return len(p), nil
 }
 
 // newInstance makes an empty instance.
@@ -218,6 +275,9 @@ func (d *LocalDriver) RestoreImage(ctx context.Context, instance *Instance, img 
 
 // StopInstance implements Driver.
 func (d *LocalDriver) StopInstance(ctx context.Context, instance *Instance) error {
+	if err := d.stopMachine(ctx, instance); err != nil {
+		return err
+	}
 	fi, err := os.Stat(instance.Workspace)
 	if err != nil {
 		return fmt.Errorf("stopping instance %s: %w", instance.ID, err)
@@ -347,6 +407,10 @@ func (d *LocalDriver) register(ctx context.Context, tmp *hashingTemp, entry inde
 func (d *LocalDriver) TerminateInstance(ctx context.Context, instance *Instance) error {
 	if instance == nil || instance.Workspace == "" {
 		return nil
+	}
+	// Its processes end before its disk goes.
+	if err := d.stopMachine(ctx, instance); err != nil {
+		return err
 	}
 	d.mu.Lock()
 	delete(d.running, instance.ID)

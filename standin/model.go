@@ -102,8 +102,11 @@ type LaunchSpec struct {
 	// Source is the image the instance starts from; nil starts it empty.
 	// Its ID and Region select it, and its Name too when set.
 	Source *Image
-	// AuthorizedKey is the public key (authorized_keys format) an instance
-	// that serves SSH lets in. The workspace instance ignores it.
+	// AuthorizedKey is the public key (authorized_keys format) the
+	// instance's SSH server lets in. With one, the instance runs as a
+	// machine (a rootless container, package machine) served over SSH on
+	// 127.0.0.1; without, it is only a directory (the workspace
+	// communicator's, or a build with communicator "none").
 	AuthorizedKey string
 	// DiskSize bounds, in bytes, how far the source image may expand when
 	// it is restored. Zero means DefaultDiskSize.
@@ -118,6 +121,10 @@ type Instance struct {
 	Workspace string
 	// DiskSize is the instance's disk in bytes; zero means DefaultDiskSize.
 	DiskSize int64
+	// Host and Port are where the instance serves SSH, when it was launched
+	// with an AuthorizedKey (see package machine); empty otherwise.
+	Host string
+	Port int
 }
 
 // ImageSpec describes the image to create from an instance.

@@ -79,12 +79,23 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 
 	steps := []multistep.Step{
 		&stepSourceImageInfo{GeneratedData: generated},
+	}
+	if b.config.Comm.Type == "ssh" {
+		// The build's temporary key pair (or the one ssh_private_key_file
+		// names): the public half goes to the instance at launch, as a
+		// cloud's key pair does.
+		steps = append(steps, &communicator.StepSSHKeyGen{
+			CommConf:            &b.config.Comm,
+			SSHTemporaryKeyPair: b.config.Comm.SSHTemporaryKeyPair,
+		})
+	}
+	steps = append(steps,
 		&stepRunInstance{GeneratedData: generated},
 		&communicator.StepConnect{
 			Config:    &b.config.Comm,
 			Host:      commHost(&b.config.Comm),
 			SSHConfig: b.config.Comm.SSHConfigFunc(),
-			SSHPort:   commPort(func() int { return b.config.Comm.SSHPort }),
+			SSHPort:   sshPort(&b.config),
 			WinRMPort: commPort(func() int { return b.config.Comm.WinRMPort }),
 			CustomConnect: map[string]multistep.Step{
 				WorkspaceCommunicator: &stepConnectWorkspace{},
@@ -93,7 +104,7 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 		&commonsteps.StepProvision{},
 		&stepStopInstance{},
 		&stepCreateImage{GeneratedData: generated},
-	}
+	)
 
 	b.runner = commonsteps.NewRunner(steps, b.config.PackerConfig, ui)
 	b.runner.Run(ctx, state)

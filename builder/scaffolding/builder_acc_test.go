@@ -36,13 +36,14 @@ build {
       destination = "/etc/motd"
       content     = "hello from ${build.ImageName} in ${build.Region}"
     }
-    inline = ["echo ran > ran.txt"]
+    inline = ["echo ran > /ran.txt"]
   }
 }
 `
 
 func TestAccBuilder_basic(t *testing.T) {
 	t.Parallel()
+	needMachines(t)
 	acctest.Test(t, acctest.Case{
 		Steps: []acctest.Step{{
 			Template: basicTemplate,
@@ -97,6 +98,7 @@ func useFirstImage(t testing.TB, run *acctest.Run, step *acctest.Step) {
 
 func TestAccBuilder_fromSourceImage(t *testing.T) {
 	t.Parallel()
+	needMachines(t)
 	acctest.Test(t, acctest.Case{
 		Steps: []acctest.Step{
 			{Template: basicTemplate},
@@ -131,6 +133,7 @@ func sourceRecorded(r *acctest.Result) error {
 
 func TestAccBuilder_checksumMismatch(t *testing.T) {
 	t.Parallel()
+	needMachines(t)
 	acctest.Test(t, acctest.Case{
 		Steps: []acctest.Step{
 			{Template: basicTemplate},
@@ -163,6 +166,7 @@ func TestAccBuilder_checksumMismatch(t *testing.T) {
 
 func TestAccBuilder_sourceImageNotFound(t *testing.T) {
 	t.Parallel()
+	needMachines(t)
 	missing := "sha256:" + strings.Repeat("0", 64)
 	acctest.Test(t, acctest.Case{
 		Steps: []acctest.Step{
@@ -179,6 +183,7 @@ func TestAccBuilder_sourceImageNotFound(t *testing.T) {
 
 func TestAccBuilder_invalidConfig(t *testing.T) {
 	t.Parallel()
+	needMachines(t)
 	acctest.Test(t, acctest.Case{
 		Steps: []acctest.Step{{
 			Template: `
@@ -252,6 +257,7 @@ func TestAccBuilder_failedRebuildKeepsEarlierImage(t *testing.T) {
 
 func TestAccBuilder_failedProvisionerLeavesNothing(t *testing.T) {
 	t.Parallel()
+	needMachines(t)
 	acctest.Test(t, acctest.Case{
 		Steps: []acctest.Step{{
 			Template: `
@@ -297,6 +303,7 @@ func noInstanceLeft(r *acctest.Result) error {
 // that the instance is gone and no image or temporary file was left.
 func TestAccBuilder_timeoutLeavesNothing(t *testing.T) {
 	t.Parallel()
+	needMachines(t)
 	acctest.Test(t, acctest.Case{
 		Steps: []acctest.Step{{
 			Template: `

@@ -75,11 +75,12 @@ func sourceIsFirstImage(r *acctest.Result) error {
 
 func TestAccBuilderRegistry_metadata(t *testing.T) {
 	t.Parallel()
+	needMachines(t)
 	acctest.Test(t, acctest.Case{
 		Registry: true,
 		Steps: []acctest.Step{
 			{
-				Template: registryTemplate("acc-parent", "parent", `inline = ["echo parent > parent.txt"]`),
+				Template: registryTemplate("acc-parent", "parent", `inline = ["echo parent > /parent.txt"]`),
 				Checks: []acctest.Check{
 					acctest.RegistryBucketExists("acc-parent"),
 					acctest.CheckFunc(publishedImage),
@@ -91,7 +92,7 @@ func TestAccBuilderRegistry_metadata(t *testing.T) {
 				},
 			},
 			{
-				Template: registryTemplate("acc-child", "child", `inline = ["echo child > child.txt"]`),
+				Template: registryTemplate("acc-child", "child", `inline = ["echo child > /child.txt"]`),
 				PreBuild: useFirstImage,
 				Checks: []acctest.Check{
 					acctest.CheckFunc(publishedImage),
@@ -110,6 +111,7 @@ func TestAccBuilderRegistry_metadata(t *testing.T) {
 
 func TestAccBuilderRegistry_failedBuild(t *testing.T) {
 	t.Parallel()
+	needMachines(t)
 	acctest.Test(t, acctest.Case{
 		Registry: true,
 		Steps: []acctest.Step{{
@@ -126,6 +128,7 @@ func TestAccBuilderRegistry_failedBuild(t *testing.T) {
 
 func TestAccBuilderRegistry_faultOnFinalUpdate(t *testing.T) {
 	t.Parallel()
+	needMachines(t)
 	acctest.Test(t, acctest.Case{
 		Registry: true,
 		Steps: []acctest.Step{{
@@ -134,7 +137,7 @@ func TestAccBuilderRegistry_faultOnFinalUpdate(t *testing.T) {
 				run.Registry().Fail(registry.OpUpdateBuild, 503, registry.CodeUnavailable, "registry is down for maintenance").
 					When(func(r registry.Request) bool { return strings.Contains(r.Body, `"BUILD_DONE"`) })
 			},
-			Template:    registryTemplate("acc-fault", "faulty", `inline = ["echo built > built.txt"]`),
+			Template:    registryTemplate("acc-fault", "faulty", `inline = ["echo built > /built.txt"]`),
 			ExpectError: regexp.MustCompile(`registry is down for maintenance`),
 			Checks: []acctest.Check{
 				// The registry never heard of success...
@@ -170,10 +173,11 @@ func verifyAll(store string) error {
 
 func TestAccBuilderRegistry_ancestry(t *testing.T) {
 	t.Parallel()
+	needMachines(t)
 	acctest.Test(t, acctest.Case{
 		Registry: true,
 		Steps: []acctest.Step{
-			{Template: registryTemplate("acc-base", "parent", `inline = ["echo parent > parent.txt"]`)},
+			{Template: registryTemplate("acc-base", "parent", `inline = ["echo parent > /parent.txt"]`)},
 			{
 				PreBuild: func(t testing.TB, run *acctest.Run, _ *acctest.Step) {
 					// What a release process does: point a channel at the
@@ -206,7 +210,7 @@ build {
   sources = ["source.scaffolding.child"]
 
   provisioner "scaffolding" {
-    inline = ["test -f parent.txt && echo child > child.txt"]
+    inline = ["test -f /parent.txt && echo child > /child.txt"]
   }
 }
 `,

@@ -17,6 +17,7 @@ import (
 	registryimage "github.com/hashicorp/packer-plugin-sdk/packer/registry/image"
 
 	"github.com/example/packer-plugin-scaffolding/cloud"
+	"github.com/example/packer-plugin-scaffolding/standin/machine"
 )
 
 // provisionHook stands in for Packer's provisioners: it gets the
@@ -107,6 +108,12 @@ func TestBuilder_runErrorDeletesInstance(t *testing.T) {
 // their own temporary directory, so a test can see that none is left.
 func newLocalBuilder(t *testing.T, store string, set map[string]interface{}) (*Builder, cloud.Driver, string) {
 	t.Helper()
+	if set["communicator"] == nil {
+		// The default communicator, ssh, needs the instance to be a machine.
+		if err := machine.Supported(); err != nil {
+			t.Skip(err)
+		}
+	}
 	instances := t.TempDir()
 	t.Setenv("TMPDIR", instances)
 	driver, err := cloud.NewDriver(&cloud.AccessConfig{Store: store})
@@ -160,7 +167,7 @@ func TestBuilder_runWithLocalStore(t *testing.T) {
 		if err := comm.Upload("/etc/motd", strings.NewReader("base motd"), nil); err != nil {
 			return err
 		}
-		cmd := &packersdk.RemoteCmd{Command: "echo ran > ran.txt"}
+		cmd := &packersdk.RemoteCmd{Command: "echo ran > /opt/ran.txt"}
 		if err := cmd.RunWithUi(ctx, comm, testUi()); err != nil {
 			return err
 		}
@@ -218,7 +225,7 @@ func TestBuilder_runWithLocalStore(t *testing.T) {
 	if err := comm.Download("/etc/motd", &motd); err != nil || motd.String() != "base motd + child" {
 		t.Errorf("child /etc/motd = %q, %v", motd.String(), err)
 	}
-	if err := comm.Download("ran.txt", &ran); err != nil || strings.TrimSpace(ran.String()) != "ran" {
+	if err := comm.Download("/opt/ran.txt", &ran); err != nil || strings.TrimSpace(ran.String()) != "ran" {
 		t.Errorf("child ran.txt = %q, %v", ran.String(), err)
 	}
 

@@ -19,12 +19,19 @@ import (
 )
 
 // WorkspaceCommunicator is the communicator type that works directly in the
-// instance's workspace. It is the default.
+// instance's directory on the build host, without a machine: absolute paths
+// in commands then mean the host. It is for hosts that cannot run machines
+// (no user namespaces: macOS, Windows, locked-down runners); `ssh` is the
+// default.
 const WorkspaceCommunicator = "workspace"
 
 // DefaultDiskSize is the instance's disk size in MiB when disk_size is not
 // set.
 const DefaultDiskSize = 1024
+
+// DefaultSSHUsername is the user the instance's SSH server lets in: the
+// stand-in's machines have only root.
+const DefaultSSHUsername = "root"
 
 var (
 	errStoreRequired     = errors.New("store is required: the directory of the image store")
@@ -34,10 +41,16 @@ var (
 // Config is the configuration of the builder (`source "scaffolding"`).
 type Config struct {
 	common.PackerConfig `mapstructure:",squash"`
-	// The communicator settings. `communicator` defaults to `workspace`, which
-	// runs commands and copies files directly in the instance's workspace.
-	// `none` skips provisioning; `ssh` and `winrm` are wired as in any
-	// builder, for a fork whose instances are real machines.
+	// The communicator settings. `communicator` defaults to `ssh`: the
+	// builder makes a temporary key pair, launches the instance with its
+	// public key and connects to the address the instance reports, as a
+	// cloud builder does, so `ssh_host` and `ssh_port` are not needed.
+	// `ssh_username` defaults to `root`, `temporary_key_pair_type` to
+	// `ed25519`, `ssh_file_transfer_method` to `sftp` (`scp` works too, but
+	// its sink needs an upload's target directory to exist); `ssh_timeout`
+	// and the other `ssh_*` settings work as in any builder. `none` skips
+	// provisioning; `workspace` runs commands on the build host in the
+	// instance's directory, for hosts that cannot run machines.
 	Comm communicator.Config `mapstructure:",squash"`
 
 	// Where the platform is: `store`, the directory of the image store the
@@ -66,7 +79,8 @@ type Config struct {
 	// `1024`.
 	DiskSize int `mapstructure:"disk_size" required:"false"`
 
-	ctx interpolate.Context
+	ctx        interpolate.Context
+	sshPortSet bool
 }
 
 // Prepare decodes the raw configuration, fills in defaults and checks every
@@ -85,7 +99,25 @@ func (c *Config) Prepare(raws ...interface{}) ([]string, error) {
 		c.Region = cloud.DefaultRegion
 	}
 	if c.Comm.Type == "" {
-		c.Comm.Type = WorkspaceCommunicator
+		c.Comm.Type = "ssh"
+	}
+	if c.Comm.Type == "ssh" {
+		if c.Comm.SSHUsername == "" {
+			c.Comm.SSHUsername = DefaultSSHUsername
+		}
+		if c.Comm.SSHTemporaryKeyPairType == "" {
+			c.Comm.SSHTemporaryKeyPairType = "ed25519"
+		}
+		// SFTP makes the directories an upload needs; an SCP sink (the
+		// SDK's default) wants the target directory to exist already.
+		if c.Comm.SSHFileTransferMethod == "" {
+			c.Comm.SSHFileTransferMethod = "sftp"
+		}
+		// ssh_port only counts when set: the instance says which port it
+		// serves SSH on.
+		// (StepConnect later writes the address it dials into Comm, so
+		// what the user set is recorded here.)
+		c.sshPortSet = c.Comm.SSHPort != 0 || c.Comm.SSHHost != ""
 	}
 	if c.DiskSize == 0 {
 		c.DiskSize = DefaultDiskSize

@@ -30,8 +30,15 @@ func TestConfigPrepare_defaults(t *testing.T) {
 	if c.Region != cloud.DefaultRegion {
 		t.Errorf("region = %q, want %q", c.Region, cloud.DefaultRegion)
 	}
-	if c.Comm.Type != WorkspaceCommunicator {
-		t.Errorf("communicator = %q, want %q", c.Comm.Type, WorkspaceCommunicator)
+	if c.Comm.Type != "ssh" || c.Comm.SSHUsername != DefaultSSHUsername || c.Comm.SSHTemporaryKeyPairType != "ed25519" {
+		t.Errorf("communicator = %q, ssh_username = %q, temporary_key_pair_type = %q; want ssh, %s, ed25519",
+			c.Comm.Type, c.Comm.SSHUsername, c.Comm.SSHTemporaryKeyPairType, DefaultSSHUsername)
+	}
+	if c.Comm.SSHFileTransferMethod != "sftp" {
+		t.Errorf("ssh_file_transfer_method = %q, want sftp", c.Comm.SSHFileTransferMethod)
+	}
+	if c.sshPortSet {
+		t.Error("ssh_port counts as set though the template left it out")
 	}
 }
 
@@ -89,7 +96,7 @@ func TestConfigPrepare_errors(t *testing.T) {
 		{"disk_size negative", map[string]interface{}{"disk_size": -1}, []string{"disk_size:", "-1"}},
 		{"timeout bad", map[string]interface{}{"timeout": "soon"}, []string{"timeout:", "soon"}},
 		{"communicator unknown", map[string]interface{}{"communicator": "telepathy"}, []string{"communicator:", "telepathy"}},
-		{"ssh without user", map[string]interface{}{"communicator": "ssh", "ssh_host": "127.0.0.1"}, []string{"communicator:", "ssh_username"}},
+		{"ssh with a bad key pair type", map[string]interface{}{"communicator": "ssh", "ssh_private_key_file": "/nonexistent/key"}, []string{"communicator:", "ssh_private_key_file"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

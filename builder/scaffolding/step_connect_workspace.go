@@ -65,3 +65,18 @@ func commPort(configured func() int) func(multistep.StateBag) (int, error) {
 		return configured(), nil
 	}
 }
+
+// sshPort tells communicator.StepConnect which port to dial: ssh_port when
+// set (or when ssh_host points somewhere else), else the port the instance
+// serves SSH on.
+func sshPort(c *Config) func(multistep.StateBag) (int, error) {
+	return func(state multistep.StateBag) (int, error) {
+		if c.sshPortSet {
+			return c.Comm.SSHPort, nil
+		}
+		if instance, ok := state.Get("instance").(*cloud.Instance); ok && instance != nil && instance.Port != 0 {
+			return instance.Port, nil
+		}
+		return c.Comm.SSHPort, nil
+	}
+}

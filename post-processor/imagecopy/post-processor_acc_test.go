@@ -28,7 +28,7 @@ build {
   sources = ["source.scaffolding.app"]
 
   provisioner "scaffolding" {
-    inline = ["echo app > app.txt"]
+    inline = ["echo app > /app.txt"]
   }
 
   post-processor "scaffolding-copy" {
@@ -40,6 +40,7 @@ build {
 
 func TestAccPostProcessor_copy(t *testing.T) {
 	t.Parallel()
+	imagecheck.NeedMachines(t)
 	acctest.Test(t, acctest.Case{
 		Steps: []acctest.Step{{
 			Template: copyTemplate(`regions = ["eu-west", "ap-south"]`),
@@ -68,6 +69,7 @@ func sameIDAsBuilder(r *acctest.Result) error {
 
 func TestAccPostProcessor_discardInput(t *testing.T) {
 	t.Parallel()
+	imagecheck.NeedMachines(t)
 	acctest.Test(t, acctest.Case{
 		Steps: []acctest.Step{{
 			Template: copyTemplate(`
@@ -108,6 +110,7 @@ func TestAccPostProcessor_discardInputListedInResult(t *testing.T) {
 
 func TestAccPostProcessor_invalidRegions(t *testing.T) {
 	t.Parallel()
+	imagecheck.NeedMachines(t)
 	acctest.Test(t, acctest.Case{
 		Steps: []acctest.Step{{
 			Template:    copyTemplate(`regions = ["eu-west", "eu-west", "Bad Region"]`),
@@ -122,6 +125,7 @@ func TestAccPostProcessor_invalidRegions(t *testing.T) {
 
 func TestAccPostProcessor_wrongBuilder(t *testing.T) {
 	t.Parallel()
+	imagecheck.NeedMachines(t)
 	acctest.Test(t, acctest.Case{
 		Steps: []acctest.Step{{
 			Template: `
@@ -145,6 +149,7 @@ build {
 
 func TestAccPostProcessorRegistry_multiRegion(t *testing.T) {
 	t.Parallel()
+	imagecheck.NeedMachines(t)
 	acctest.Test(t, acctest.Case{
 		Registry: true,
 		Steps: []acctest.Step{{
