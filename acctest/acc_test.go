@@ -43,6 +43,7 @@ func requireAcc(t *testing.T) {
 	if !accEnabled() {
 		t.Skipf("acceptance test: set %s=1 to run it", EnvAcc)
 	}
+	SkipOutsideShard(t)
 }
 
 // execBoth runs the case in both wire modes as parallel subtests and hands
@@ -54,6 +55,10 @@ func execBoth(t *testing.T, c Case, judge func(t *testing.T, run *Run, err error
 		t.Run(mode.String(), func(t *testing.T) {
 			t.Parallel()
 			run, err := execCase(t, &c, mode)
+			var skip *skipError
+			if errors.As(err, &skip) {
+				t.Skip(skip.reason) // a mode this Packer cannot speak
+			}
 			judge(t, run, err)
 		})
 	}
@@ -255,9 +260,15 @@ func TestAccHarness_skipBelow(t *testing.T) {
 	if !errors.As(err, &skip) || !strings.Contains(skip.reason, "older than SkipBelow 99.0.0") {
 		t.Fatalf("expected a skip below 99.0.0, found %v", err)
 	}
-	_, err = execCase(t, &Case{Plugin: fixture, SkipAbove: Version1_12, Steps: []Step{{Template: nullSource("")}}}, Protobuf)
-	if !errors.As(err, &skip) || !strings.Contains(skip.reason, "newer than SkipAbove 1.12.0") {
-		t.Fatalf("expected a skip above 1.12.0, found %v", err)
+	// Every supported Packer (1.11 and newer) is above 1.10.
+	below := version.Must(version.NewVersion("1.10.0"))
+	_, err = execCase(t, &Case{Plugin: fixture, SkipAbove: below, Steps: []Step{{Template: nullSource("")}}}, Protobuf)
+	if !errors.As(err, &skip) || !strings.Contains(skip.reason, "newer than SkipAbove 1.10.0") {
+		t.Fatalf("expected a skip above 1.10.0, found %v", err)
+	}
+	_, err = execCase(t, &Case{Plugin: fixture, PackerVersionChecks: []VersionCheck{RequireAbove(far)}, Steps: []Step{{Template: nullSource("")}}}, Protobuf)
+	if err == nil || !strings.Contains(err.Error(), "requires Packer 99.0.0 or newer") {
+		t.Fatalf("expected RequireAbove(99.0.0) to fail the case, found %v", err)
 	}
 }
 
@@ -348,7 +359,7 @@ func prepareRun(t *testing.T, c *Case, mode WireMode) *Run {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run, err := newRun(t, c, mode, pk, &p, installed)
+	run, err := newRun(t, c, mode, pk, []*Plugin{&p}, []*pluginInfo{installed})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -367,6 +378,19 @@ func TestAccHarness_escapedPluginProcessFails(t *testing.T) {
 		left, lerr := pluginProcesses(run.PluginDir)
 		if lerr != nil || len(left) > 0 {
 			t.Fatalf("expected the escaped process killed, found %v (%v)", left, lerr)
+		}
+	})
+}
+
+// Any descendant of the build that outlives it is found, whatever it runs:
+// here `sleep` in a session of its own, started by the plugin.
+func TestAccHarness_leftoverDescendantFails(t *testing.T) {
+	t.Parallel()
+	requireProcessListing(t)
+	c := Case{Plugin: fixture, Steps: []Step{{Template: nullSource(`linger = "descendant"`)}}}
+	execBoth(t, c, func(t *testing.T, run *Run, err error) {
+		if err == nil || !strings.Contains(err.Error(), "outlived packer outside its process group") || !strings.Contains(err.Error(), "sleep") {
+			t.Fatalf("expected the leftover sleep to fail the run, found %v", err)
 		}
 	})
 }
@@ -408,7 +432,7 @@ func TestAccHarness_keep(t *testing.T) {
 	var run *Run
 	t.Run("run", func(t *testing.T) {
 		var err error
-		run, err = execCase(t, &Case{Plugin: fixture, Steps: []Step{{Template: nullSource(`say = "kept"`)}}}, Protobuf)
+		run, err = execCase(t, &Case{Plugin: fixture, Steps: []Step{{Template: nullSource(`say = "kept"`)}}}, Gob)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -424,5 +448,53 @@ func TestAccHarness_keep(t *testing.T) {
 	}
 	if !strings.Contains(filepath.Base(run.Root), "TestAccHarness_keep_run") {
 		t.Errorf("expected the kept directory named after the test, found %s", run.Root)
+	}
+}
+
+// TestAccHarness_benchCase is the case scripts/bench-harness.sh times
+// against the same `packer build` run by hand: one wire mode, one build.
+func TestAccHarness_benchCase(t *testing.T) {
+	Test(t, Case{
+		Plugin:    fixture,
+		WireModes: []WireMode{Protobuf},
+		Steps: []Step{{
+			TemplateFile: "testdata/templates/bench.pkr.hcl",
+			Checks:       []Check{UIContains("benchmark build")},
+		}},
+	})
+}
+
+// A plugin on SDK 0.5 (its own module under testdata, built with its own
+// go.mod) lacks protocol v2: the protobuf subtest skips, saying so, and gob
+// runs.
+func TestAccHarness_sdk05Plugin(t *testing.T) {
+	t.Parallel()
+	c := Case{
+		Plugin: &Plugin{Dir: "testdata/sdk05plugin"},
+		Steps: []Step{{
+			Template: `
+source "null" "a" {
+  communicator = "none"
+}
+build {
+  sources = ["source.null.a"]
+  provisioner "hello" {}
+}
+`,
+			Checks: []Check{UIContains("hello from SDK 0.5")},
+		}},
+	}
+	requireAcc(t)
+	_, err := execCase(t, &c, Protobuf)
+	var skip *skipError
+	want := "plugin hello reports protocol_version none in describe, not v2"
+	if pk, _ := sharedPacker(t.Context()); pk != nil && pk.Version.Core().LessThan(Version1_12) {
+		want = "speaks only gob to plugins"
+	}
+	if !errors.As(err, &skip) || !strings.Contains(skip.reason, want) {
+		t.Fatalf("expected the protobuf run to skip with %q, found %v", want, err)
+	}
+	if _, err := execCase(t, &c, Gob); err != nil {
+		t.Fatal(err)
 	}
 }
