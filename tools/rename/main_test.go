@@ -365,7 +365,6 @@ func TestRenameRepositoryCopy(t *testing.T) {
 		{"acme-cloud", "h2o"},
 		{"h2o", "ver"},
 		{"ver", "law"},
-		{"law", "cop"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			first := mustIdentity(t, "github.com/zoo-corp/packer-plugin-"+tc.name)
