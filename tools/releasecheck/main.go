@@ -206,19 +206,39 @@ func run(o options) error {
 	}
 	log.Printf("packer plugins install %s installed v%s from the release and built with it", address, rel.version)
 
-	// Packer asked where a user's Packer asks.
-	for _, want := range []string{
-		"https://releases.hashicorp.com/" + rel.project + "/index.json 404",
+	// Packer asked where a user's Packer asks. Only Packer 1.14 and later
+	// ask the official release site first.
+	wants := []string{
 		"https://api.github.com/repos/" + rel.org + "/" + rel.project + "/git/matching-refs/tags 200",
 		"https://github.com/" + rel.org + "/" + rel.project + "/releases/download/v" + rel.version + "/" + rel.sums + " 200",
 		"https://github.com/" + rel.org + "/" + rel.project + "/releases/download/v" + rel.version + "/" + rel.zip + " 200",
-	} {
+	}
+	if asksOfficialSite(o.packer) {
+		wants = append(wants, "https://releases.hashicorp.com/"+rel.project+"/index.json 404")
+	}
+	for _, want := range wants {
 		if !slices.Contains(fake.requests(), want) {
 			return fmt.Errorf("Packer never requested %s; requests:\n%s", want, fake.log())
 		}
 	}
 	fmt.Printf("releasecheck: %s v%s installs from a GitHub-shaped release with packer init and packer plugins install\n", address, rel.version)
 	return nil
+}
+
+var packerVersion = regexp.MustCompile(`Packer v([0-9]+)\.([0-9]+)\.`)
+
+// asksOfficialSite reports whether this Packer (1.14 or later) asks
+// releases.hashicorp.com before GitHub.
+func asksOfficialSite(bin string) bool {
+	out, err := exec.Command(bin, "version").Output()
+	m := packerVersion.FindSubmatch(out)
+	if err != nil || m == nil {
+		return true // assume the newest behaviour
+	}
+	major, minor := 0, 0
+	_, _ = fmt.Sscan(string(m[1]), &major)
+	_, _ = fmt.Sscan(string(m[2]), &minor)
+	return major > 1 || (major == 1 && minor >= 14)
 }
 
 // writeTemplates writes a template that requires the released version and
