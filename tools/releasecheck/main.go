@@ -218,7 +218,7 @@ func run(o options) error {
 	}
 	for _, want := range wants {
 		if !slices.Contains(fake.requests(), want) {
-			return fmt.Errorf("Packer never requested %s; requests:\n%s", want, fake.log())
+			return fmt.Errorf("no request for %s reached the server; requests:\n%s", want, fake.log())
 		}
 	}
 	fmt.Printf("releasecheck: %s v%s installs from a GitHub-shaped release with packer init and packer plugins install\n", address, rel.version)
@@ -337,7 +337,7 @@ func (p *packer) checkInstalled(dir, rel string, want []byte) error {
 		return fmt.Errorf("%s is not the binary from the release zip", full)
 	}
 	if _, err := os.Stat(full + "_SHA256SUM"); err != nil {
-		return fmt.Errorf("Packer wrote no %s_SHA256SUM: %v", full, err)
+		return fmt.Errorf("no %s_SHA256SUM next to the plugin: %v", full, err)
 	}
 	return nil
 }

@@ -156,14 +156,20 @@ func (r *replacer) whole(src []byte, start, end int) bool {
 	upper := m == strings.ToUpper(m) && m != strings.ToLower(m)
 	titled := isUpper(m[0]) && !upper
 	if start > 0 {
+		// A camelCase boundary before: a Title-case match after a lower-case
+		// letter or a digit.
 		c := src[start-1]
-		if isAlnum(c) && !(titled && (isLower(c) || isDigit(c))) {
+		camel := titled && (isLower(c) || isDigit(c))
+		if isAlnum(c) && !camel {
 			return false
 		}
 	}
 	if end < len(src) {
+		// A camelCase boundary after: an upper-case letter after any match
+		// but an UPPER-case one.
 		c := src[end]
-		if isAlnum(c) && !(isUpper(c) && !upper) {
+		camel := isUpper(c) && !upper
+		if isAlnum(c) && !camel {
 			return false
 		}
 	}
