@@ -3,13 +3,14 @@
 #
 # Proves that a fork can be renamed, and renamed again:
 #   1. the rename tool's repository-copy test (TestRenameRepositoryCopy with
-#      RENAME_CHECK=1): copies renamed to hard names (k8s, aws, acme-cloud,
-#      h2o, ver) vet, build and pass the name-sensitive tests, and a second
-#      rename changes exactly the lines the first one did;
+#      RENAME_CHECK=1): copies renamed to hard names (see the test) vet,
+#      build and pass the name-sensitive tests, and a second rename changes
+#      exactly the lines the first one did;
 #   2. a copy of the repository (tracked files plus untracked ones git does
-#      not ignore) renamed to k8s and then again to acme-cloud keeps no trace
-#      of either earlier name (rename -leftovers), and `make build test`
-#      passes there; with --acc also `make testacc`, against a real Packer.
+#      not ignore) renamed one after the other to the modules listed in
+#      tools/rename/testdata/check-rename-modules keeps no trace of any
+#      earlier name (rename -leftovers), and `make build test` passes there;
+#      with --acc also `make testacc`, against a real Packer.
 # --keep leaves the copy on disk and prints where. The repository itself is
 # never modified.
 set -eu
@@ -43,11 +44,10 @@ echo "check-rename.sh: renaming copies to hard names (go test ./tools/rename, RE
 (cd "$root" && RENAME_CHECK=1 go test -count=1 -timeout 30m -run '^TestRenameRepositoryCopy$' ./tools/rename) ||
 	fail "the rename tool's repository-copy test failed"
 
-first=github.com/zoo-corp/packer-plugin-k8s
-second=github.com/zoo-corp/packer-plugin-acme-cloud
-if [ "$module" = "$first" ] || [ "$module" = "$second" ]; then
-	first=github.com/zoo-corp/packer-plugin-night-owl
-fi
+# The names are kept in the rename tool's directory, which no rename
+# rewrites (see that file).
+modules=$(grep -v -e '^#' -e '^[[:space:]]*$' "$root/tools/rename/testdata/check-rename-modules") ||
+	fail "no modules in tools/rename/testdata/check-rename-modules"
 
 tmp=$(mktemp -d)
 if $keep; then
@@ -71,19 +71,23 @@ mkdir -p "$copy"
 		tar -cf - -T -
 ) | (cd "$copy" && tar -xf -) || fail "copying the repository to $copy failed"
 
-for next in "$first" "$second"; do
+gone=$module
+for next in $modules; do
+	[ "$next" != "$module" ] || continue
 	echo "check-rename.sh: renaming the copy to $next"
 	(cd "$copy" && go run ./tools/rename -module "$next") || fail "the rename to $next failed"
+	gone="$gone $next"
 done
 # Whole tokens, as the tool sees them: other modules' paths, go.sum,
 # LICENSE and the changelog are not the plugin's name.
-for gone in "$module" "$first"; do
-	(cd "$copy" && go run ./tools/rename -leftovers "$gone") ||
-		fail "the renamed copy at $copy still names $gone (places above)"
+for old in $gone; do
+	[ "$old" != "$next" ] || continue
+	(cd "$copy" && go run ./tools/rename -leftovers "$old") ||
+		fail "the renamed copy at $copy still names $old (places above)"
 done
 
 (cd "$copy" && make build test) || fail "make build test failed in the renamed copy at $copy"
 if $acc; then
 	(cd "$copy" && make testacc) || fail "make testacc failed in the renamed copy at $copy"
 fi
-echo "check-rename.sh: a copy renamed twice (to ${first##*-plugin-}, then ${second##*-plugin-}) builds and passes its tests"
+echo "check-rename.sh: a copy renamed in turn to every module in tools/rename/testdata/check-rename-modules (last $next) builds and passes its tests"
