@@ -12,7 +12,11 @@
 #      the exact path its loader looks for, lists it, and `packer init`
 #      accepts it for a template pinning that version;
 #   5. `packer build` runs that installed binary (Packer's log says so) and
-#      the image id it reports is in the store it wrote.
+#      the image id it reports is in the store it wrote;
+#   6. served as a GitHub release (tools/releasecheck: a local server behind
+#      an HTTPS proxy with a test CA, answering what Packer's GitHub getter
+#      asks), it installs with `packer init` from required_plugins and with
+#      `packer plugins install github.com/ORG/NAME`, and a build uses it.
 # Packer comes from PACKER_BIN or PATH, and runs with its own HOME, config,
 # cache and plugin directories, so nothing touches the user's ~/.packer.d.
 set -eu
@@ -94,6 +98,9 @@ trap 'rm -rf "$tmp"' EXIT
 trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# Built now, while HOME is still the user's (and so is Go's build cache).
+(cd "$root" && go build -o "$tmp/releasecheck" ./tools/releasecheck) || fail "go build ./tools/releasecheck failed"
 
 entries=$(unzip -Z1 "$zip") || fail "cannot list $zip (is unzip installed?)"
 [ "$entries" = "${stem}${exe}" ] || fail "$zip must hold only '${stem}${exe}', holds: $entries"
@@ -182,3 +189,6 @@ grep -qF "\"$image\"" "$tmp/template/store/index.json" ||
 	fail "image $image is not in the store's index"
 
 echo "check-release.sh: ${stem}.zip installs into Packer as $address v$version ($api) and builds image $image"
+
+"$tmp/releasecheck" -dist "$dist" -packer "$packer" -module "$module" ||
+	fail "the release does not install from a GitHub-shaped release"

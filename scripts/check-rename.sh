@@ -1,12 +1,18 @@
 #!/bin/sh
 # Usage: scripts/check-rename.sh [--acc] [--keep]
 #
-# Proves that a fork can be renamed: copies the repository's files (tracked,
-# plus untracked ones git does not ignore) into a temporary directory, renames
-# the copy to a made-up plugin, checks that the old name is gone from every
-# path and file but CHANGELOG.md, and runs `make build test` there; with
-# --acc also `make testacc`, against a real Packer. --keep leaves the copy on
-# disk and prints where. The repository itself is never modified.
+# Proves that a fork can be renamed, and renamed again:
+#   1. the rename tool's repository-copy test (TestRenameRepositoryCopy with
+#      RENAME_CHECK=1): copies renamed to hard names (see the test) vet,
+#      build and pass the name-sensitive tests, and a second rename changes
+#      exactly the lines the first one did;
+#   2. a copy of the repository (tracked files plus untracked ones git does
+#      not ignore) renamed one after the other to the modules listed in
+#      tools/rename/testdata/check-rename-modules keeps no trace of any
+#      earlier name (rename -leftovers), and `make build test` passes there;
+#      with --acc also `make testacc`, against a real Packer.
+# --keep leaves the copy on disk and prints where. The repository itself is
+# never modified.
 set -eu
 
 root=$(CDPATH='' cd -- "$(dirname -- "$0")/.." && pwd)
@@ -32,20 +38,16 @@ fail() {
 # The old name comes from go.mod, like the rename tool's, so this script
 # keeps working after the rename it checks.
 module=$(sed -n 's/^module[[:space:]]\{1,\}\([^[:space:]]*\).*/\1/p' "$root/go.mod")
-base=$module
-case "${base##*/}" in v[0-9]*) base=${base%/*} ;; esac
-old=${base##*/}
-old=${old#packer-plugin-}
-if [ -z "$old" ] || [ "$old" = "${base##*/}" ]; then
-	fail "module path '$module' in go.mod does not end in packer-plugin-NAME"
-fi
+[ -n "$module" ] || fail "no module path in $root/go.mod"
 
-new_name=night-owl
-new_module=github.com/zoo-corp/packer-plugin-$new_name
-if [ "$old" = "$new_name" ]; then
-	new_name=day-owl
-	new_module=github.com/zoo-corp/packer-plugin-$new_name
-fi
+echo "check-rename.sh: renaming copies to hard names (go test ./tools/rename, RENAME_CHECK=1)"
+(cd "$root" && RENAME_CHECK=1 go test -count=1 -timeout 30m -run '^TestRenameRepositoryCopy$' ./tools/rename) ||
+	fail "the rename tool's repository-copy test failed"
+
+# The names are kept in the rename tool's directory, which no rename
+# rewrites (see that file).
+modules=$(grep -v -e '^#' -e '^[[:space:]]*$' "$root/tools/rename/testdata/check-rename-modules") ||
+	fail "no modules in tools/rename/testdata/check-rename-modules"
 
 tmp=$(mktemp -d)
 if $keep; then
@@ -69,23 +71,23 @@ mkdir -p "$copy"
 		tar -cf - -T -
 ) | (cd "$copy" && tar -xf -) || fail "copying the repository to $copy failed"
 
-echo "check-rename.sh: renaming a copy from $old to $new_name ($new_module)"
-(cd "$copy" && go run ./tools/rename -name "$new_name" -module "$new_module") ||
-	fail "the rename failed"
-
-# Case-insensitive, like `grep -ri`; the changelog keeps its history and the
-# rename tool never names the plugin (its examples are made-up names).
-left=$(cd "$copy" && {
-	find . -type f ! -path ./CHANGELOG.md ! -path './tools/rename/*' | grep -i -e "$old" || true
-	grep -rIil -e "$old" --exclude=CHANGELOG.md --exclude-dir=rename . || true
-})
-if [ -n "$left" ]; then
-	echo "$left" >&2
-	fail "'$old' is still in the renamed copy (paths or files above)"
-fi
+gone=$module
+for next in $modules; do
+	[ "$next" != "$module" ] || continue
+	echo "check-rename.sh: renaming the copy to $next"
+	(cd "$copy" && go run ./tools/rename -module "$next") || fail "the rename to $next failed"
+	gone="$gone $next"
+done
+# Whole tokens, as the tool sees them: other modules' paths, go.sum,
+# LICENSE and the changelog are not the plugin's name.
+for old in $gone; do
+	[ "$old" != "$next" ] || continue
+	(cd "$copy" && go run ./tools/rename -leftovers "$old") ||
+		fail "the renamed copy at $copy still names $old (places above)"
+done
 
 (cd "$copy" && make build test) || fail "make build test failed in the renamed copy at $copy"
 if $acc; then
 	(cd "$copy" && make testacc) || fail "make testacc failed in the renamed copy at $copy"
 fi
-echo "check-rename.sh: a copy renamed to $new_name builds and passes its tests"
+echo "check-rename.sh: a copy renamed in turn to every module in tools/rename/testdata/check-rename-modules (last $next) builds and passes its tests"

@@ -16,7 +16,7 @@ import (
 const BuilderID = "example.scaffolding"
 
 // ProviderName is the provider recorded for our images in HCP Packer
-// registry metadata: what "aws" or "docker" is for other plugins.
+// registry metadata, where other plugins record their cloud's short name.
 const ProviderName = "scaffolding"
 
 // State keys the artifact answers besides "generated_data" and the registry

@@ -19,8 +19,9 @@ import (
 )
 
 // untouched are files the rename never rewrites or moves: the changelog is
-// history, and go.sum lists other modules only.
-var untouched = map[string]bool{"CHANGELOG.md": true, "go.sum": true}
+// history, go.sum lists other modules only (a name like k8s or aws is in
+// their paths and hashes), and the licence is a legal text.
+var untouched = map[string]bool{"CHANGELOG.md": true, "go.sum": true, "LICENSE": true}
 
 // selfDir holds this tool. It never names the plugin (it reads the name from
 // go.mod), but its examples and tests use made-up names that a fork might
@@ -42,6 +43,8 @@ type options struct {
 	name   string // new plugin name, or ""
 	module string // new module path, or ""
 	dryRun bool
+	force  bool   // rename despite the install problems installProblems finds
+	gone   string // -leftovers: only list what still names this module's plugin
 	out    io.Writer
 }
 
@@ -51,6 +54,8 @@ func main() {
 	flag.StringVar(&o.name, "name", "", "new plugin `NAME`, e.g. mycloud (default: from MODULE or the git remote)")
 	flag.StringVar(&o.module, "module", "", "new Go `MODULE` path, e.g. github.com/acme/packer-plugin-mycloud (default: from NAME and the git remote)")
 	flag.BoolVar(&o.dryRun, "n", false, "print what would change, change nothing")
+	flag.BoolVar(&o.force, "force", false, "rename even to a module outside github.com or to the name of an official HashiCorp plugin")
+	flag.StringVar(&o.gone, "leftovers", "", "change nothing; list every place a rename from `OLD_MODULE` would still rewrite, and fail if there is one")
 	flag.Usage = func() {
 		_, _ = fmt.Fprintf(flag.CommandLine.Output(), "usage: go run ./tools/rename [-n] [-name NAME] [-module MODULE] [-dir DIR]\n\n"+
 			"Renames the plugin everywhere: module path, imports, plugin name and address,\n"+
@@ -93,6 +98,9 @@ func run(o options) error {
 	if err != nil {
 		return fmt.Errorf("go.mod: %v", err)
 	}
+	if o.gone != "" {
+		return leftovers(root, o.gone, o.out)
+	}
 	next, err := resolve(current, o.name, o.module, remoteModule(gitOutput(root, "remote", "get-url", "origin")))
 	if err != nil {
 		return err
@@ -101,17 +109,37 @@ func run(o options) error {
 		return fmt.Errorf("the module is already %s (plugin %q): nothing to rename", current.Module, current.Name)
 	}
 
+	// The report is a courtesy; a closed stdout must not fail the rename.
+	printf := func(format string, args ...any) { _, _ = fmt.Fprintf(o.out, format, args...) }
+	refusals, warnings := installProblems(next)
+	for _, w := range warnings {
+		printf("warning: %s\n", w)
+	}
+	if len(refusals) > 0 {
+		if !o.force {
+			return fmt.Errorf("%s\n(-force, or FORCE=1 with make rename, renames anyway)", strings.Join(refusals, "\n"))
+		}
+		for _, w := range refusals {
+			printf("warning (-force): %s\n", w)
+		}
+	}
+
 	files, err := listFiles(root)
 	if err != nil {
 		return err
 	}
-	changes, err := plan(root, files, newReplacer(current, next))
+	r := newReplacer(current, next)
+	if err := packageClash(root, files, r); err != nil {
+		return err
+	}
+	if err := existingWords(root, files, next); err != nil {
+		return err
+	}
+	changes, err := plan(root, files, r)
 	if err != nil {
 		return err
 	}
 
-	// The report is a courtesy; a closed stdout must not fail the rename.
-	printf := func(format string, args ...any) { _, _ = fmt.Fprintf(o.out, format, args...) }
 	verb := "renaming"
 	if o.dryRun {
 		verb = "would rename"
@@ -140,6 +168,33 @@ func run(o options) error {
 	}
 	printf("rewrote %d files and moved %d. Next: go build ./... && make test; "+
 		"review with git status, then git add -A to record the moves.\n", rewritten, moved)
+	return nil
+}
+
+// leftovers reports every place in the tree where a rename from the plugin
+// of oldModule would still rewrite something, and fails if there is one:
+// after a rename, nothing of the old name may be left that the tool would
+// recognise (other modules' paths, go.sum, LICENSE and the changelog are
+// not the plugin's name and do not count).
+func leftovers(root, oldModule string, out io.Writer) error {
+	old, err := parseIdentity(oldModule)
+	if err != nil {
+		return fmt.Errorf("-leftovers: %v", err)
+	}
+	files, err := listFiles(root)
+	if err != nil {
+		return err
+	}
+	found, err := occurrences(root, files, newReplacer(old, old))
+	if err != nil {
+		return err
+	}
+	for _, f := range found {
+		_, _ = fmt.Fprintln(out, f)
+	}
+	if len(found) > 0 {
+		return fmt.Errorf("%d places still name the plugin %q of %s", len(found), old.Name, old.Module)
+	}
 	return nil
 }
 

@@ -2,12 +2,12 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -51,6 +51,8 @@ source "quokka" "a" {}
 	"docs/quokka.png":            "\x89PNG\x00quokka\x00",
 	".tools/bin/quokka-helper":   "quokka",
 	"builder/quokka/testdata/.k": "quokka",
+	"internal/helper/helper.go":  "// Package helper helps.\npackage helper\n",
+	"LICENSE":                    "quokka law: the Licensor grants a licence.\n",
 }
 
 func writeTree(t *testing.T, root string, files map[string]string) {
@@ -133,8 +135,10 @@ source "night-owl" "a" {}
 		"scripts/run.sh":                "#!/bin/sh\nexec ./packer-plugin-night-owl \"$@\"\n",
 		"docs/night-owl.png":            fixture["docs/quokka.png"],
 		"builder/night-owl/testdata/.k": "night-owl",
-		// Left alone: history, other modules' sums, this tool, ignored tools.
+		// Left alone: history, other modules' sums, the licence, this tool,
+		// ignored tools.
 		"CHANGELOG.md":             fixture["CHANGELOG.md"],
+		"LICENSE":                  fixture["LICENSE"],
 		"go.sum":                   fixture["go.sum"],
 		"tools/rename/notes.txt":   fixture["tools/rename/notes.txt"],
 		".tools/bin/quokka-helper": fixture[".tools/bin/quokka-helper"],
@@ -184,6 +188,59 @@ source "night-owl" "a" {}
 	}
 }
 
+// TestRunForce: -force renames despite install problems, and says what
+// they are; names only possibly on the release site are warned about.
+func TestRunForce(t *testing.T) {
+	for _, tc := range []struct{ desc, module, want string }{
+		{"official name", "github.com/acme/packer-plugin-docker", "warning (-force): \"docker\" is the name of an official HashiCorp plugin"},
+		{"not on github.com", "gitlab.com/acme/packer-plugin-owl", "warning (-force): module gitlab.com/acme/packer-plugin-owl is not on github.com"},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			root := t.TempDir()
+			writeTree(t, root, fixture)
+			var out bytes.Buffer
+			if err := run(options{dir: root, module: tc.module, force: true, out: &out}); err != nil {
+				t.Fatalf("rename -force: %v\n%s", err, out.String())
+			}
+			if !strings.Contains(out.String(), tc.want) {
+				t.Errorf("output lacks %q:\n%s", tc.want, out.String())
+			}
+			if gomod, _ := os.ReadFile(filepath.Join(root, "go.mod")); !strings.HasPrefix(string(gomod), "module "+tc.module+"\n") {
+				t.Errorf("go.mod after -force:\n%s", gomod)
+			}
+		})
+	}
+	root := t.TempDir()
+	writeTree(t, root, fixture)
+	out, err := runIn(t, root, "proxmox", "")
+	if err != nil || !strings.Contains(out, `warning: "proxmox" is also the name of a plugin from the hashicorp organisation`) {
+		t.Errorf("rename to proxmox: %v\n%s", err, out)
+	}
+}
+
+// TestLeftovers: -leftovers finds what a rename would still treat as the
+// old name, and nothing once the rename is done.
+func TestLeftovers(t *testing.T) {
+	root := t.TempDir()
+	writeTree(t, root, fixture)
+	var out bytes.Buffer
+	err := run(options{dir: root, gone: "github.com/zoo/packer-plugin-quokka", out: &out})
+	if err == nil || !strings.Contains(out.String(), "builder/quokka/builder.go: quokka (in the path)") ||
+		!strings.Contains(out.String(), "main.go:1: packer-plugin-quokka") {
+		t.Fatalf("-leftovers before the rename: %v\n%s", err, out.String())
+	}
+	if strings.Contains(out.String(), "go.sum") || strings.Contains(out.String(), "LICENSE") || strings.Contains(out.String(), "CHANGELOG") {
+		t.Errorf("-leftovers counts files the rename never edits:\n%s", out.String())
+	}
+	if o, err := runIn(t, root, "night-owl", ""); err != nil {
+		t.Fatalf("rename: %v\n%s", err, o)
+	}
+	out.Reset()
+	if err := run(options{dir: root, gone: "github.com/zoo/packer-plugin-quokka", out: &out}); err != nil {
+		t.Errorf("-leftovers after the rename: %v\n%s", err, out.String())
+	}
+}
+
 func TestRunDryRun(t *testing.T) {
 	root := t.TempDir()
 	writeTree(t, root, fixture)
@@ -218,11 +275,23 @@ func TestRunErrorsChangeNothing(t *testing.T) {
 		{desc: "invalid module", module: "github.com/acme/night-owl", wantErr: `MODULE: module path "github.com/acme/night-owl" must end in /packer-plugin-NAME`},
 		{desc: "same module", module: "github.com/zoo/packer-plugin-quokka", wantErr: "nothing to rename"},
 		{desc: "no defaults", wantErr: "give NAME"},
+		{desc: "predeclared identifier", name: "copy", wantErr: `shadows Go's predeclared "copy"`},
+		{desc: "keyword", name: "go-to", wantErr: `Go package name "goto", which is a Go keyword`},
+		{desc: "the template's own package", name: "helper", wantErr: `package name "helper", which is already the template's package in internal/helper/`},
+		{desc: "an imported package", name: "fmt", wantErr: `the name of fmt, which main.go imports`},
+		{desc: "a standard library package", name: "tar", wantErr: `shadows the standard library's archive/tar`},
+		{desc: "a word already in the tree", name: "serves", wantErr: "main.go:1: serves"},
+		{desc: "a word already in a path", name: "scripts", wantErr: "scripts/run.sh: scripts (in the path)"},
+		{desc: "an official HashiCorp plugin", name: "docker", wantErr: "official HashiCorp plugin: packer init asks releases.hashicorp.com for packer-plugin-docker"},
+		{desc: "not on github.com", module: "gitlab.com/acme/packer-plugin-owl", wantErr: "module gitlab.com/acme/packer-plugin-owl is not on github.com"},
 		{
+			// A listed file with the new name is refused as a word in a
+			// path; one that is not listed (dist/ is build output) must not
+			// be overwritten either.
 			desc:    "move onto an existing file",
-			name:    "night-owl",
-			extra:   map[string]string{"builder/night-owl/builder.go": "package nightowl\n"},
-			wantErr: "cannot move builder/quokka/builder.go to builder/night-owl/builder.go: builder/night-owl/builder.go already exists",
+			name:    "dist",
+			extra:   map[string]string{"builder/dist/builder.go": "package dist\n"},
+			wantErr: "cannot move builder/quokka/builder.go to builder/dist/builder.go: builder/dist/builder.go already exists",
 		},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
@@ -245,11 +314,31 @@ func TestRunErrorsChangeNothing(t *testing.T) {
 	}
 }
 
-// TestRenameRepositoryCopy renames a copy of this very repository and checks
-// that the old name is gone everywhere but the changelog, that the copy
-// builds and vets (skipped with -short: it compiles the whole plugin), and
-// that renaming back restores every file byte for byte.
+// renameCheckEnv turns on TestRenameRepositoryCopy, which renames and
+// compiles whole copies of the repository: minutes on two cores, so it runs
+// in `make check-rename` (and CI's rename job), not in every `make test`.
+const renameCheckEnv = "RENAME_CHECK"
+
+// renameCheckTests is what TestRenameRepositoryCopy runs in each renamed
+// copy besides `go vet ./...` (which compiles every package and test): the
+// tests that compare generated docs and names with the tree. The whole
+// suite runs in the renamed copy in `make check-rename`.
+var renameCheckTests = []string{"./version/...", "./tools/..."}
+
+// TestRenameRepositoryCopy renames copies of this very repository to hard
+// names: short ones that are substrings of common words (ver, law), ones
+// that occur in other modules' paths (k8s, aws: go.sum is full of them),
+// a dashed one and one with digits. For each it checks that
+//   - no trace of the old name is left that a rename would recognise;
+//   - the copy vets (compiling every package and test), builds a plugin
+//     whose describe works, and passes renameCheckTests;
+//   - renaming it again changes exactly the lines the first rename changed,
+//     and gives the same tree as renaming the original to that name directly;
+//   - renaming back restores every file byte for byte.
 func TestRenameRepositoryCopy(t *testing.T) {
+	if os.Getenv(renameCheckEnv) == "" {
+		t.Skipf("renames and compiles copies of the repository (minutes): make check-rename runs it with %s=1", renameCheckEnv)
+	}
 	repo := repoRoot(t)
 	ls := exec.Command("git", "ls-files", "-z", "--cached", "--others", "--exclude-standard")
 	ls.Dir = repo
@@ -262,51 +351,136 @@ func TestRenameRepositoryCopy(t *testing.T) {
 		t.Fatal(err)
 	}
 	old := mustIdentity(t, modfile.ModulePath(gomod))
-
-	copyDir := t.TempDir()
+	src := t.TempDir()
 	for _, rel := range strings.Split(string(listing), "\x00") {
 		if rel != "" {
-			copyFile(t, filepath.Join(repo, filepath.FromSlash(rel)), filepath.Join(copyDir, filepath.FromSlash(rel)))
+			copyFile(t, filepath.Join(repo, filepath.FromSlash(rel)), filepath.Join(src, filepath.FromSlash(rel)))
 		}
 	}
-	original := readTree(t, copyDir)
+	original := readTree(t, src)
 
-	// Not a name scripts/check-rename.sh uses: that script is renamed too.
-	const newModule = "github.com/zoo-corp/packer-plugin-zebra-finch"
-	if out, err := runIn(t, copyDir, "", newModule); err != nil {
-		t.Fatalf("rename: %v\n%s", err, out)
+	for _, tc := range []struct{ name, again string }{
+		{"k8s", "acme-cloud"},
+		{"aws", "k8s"},
+		{"acme-cloud", "h2o"},
+		{"h2o", "ver"},
+		{"ver", "law"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			first := mustIdentity(t, "github.com/zoo-corp/packer-plugin-"+tc.name)
+			second := mustIdentity(t, "github.com/zoo-corp/packer-plugin-"+tc.again)
+			dir := filepath.Join(t.TempDir(), "repo")
+			writeModes(t, dir, original)
+			if out, err := runIn(t, dir, "", first.Module); err != nil {
+				t.Fatalf("rename to %s: %v\n%s", tc.name, err, out)
+			}
+			var left bytes.Buffer
+			if err := run(options{dir: dir, gone: old.Module, out: &left}); err != nil {
+				t.Errorf("after renaming to %s: %v\n%s", tc.name, err, left.String())
+			}
+			renamed := readTree(t, dir)
+			compiles(t, dir)
+
+			if out, err := runIn(t, dir, "", second.Module); err != nil {
+				t.Fatalf("second rename, %s to %s: %v\n%s", tc.name, tc.again, err, out)
+			}
+			again := readTree(t, dir)
+			for _, problem := range sameEdits(original, renamed, again, newReplacer(old, first), newReplacer(first, second)) {
+				t.Error(problem)
+			}
+			direct := filepath.Join(t.TempDir(), "repo")
+			writeModes(t, direct, original)
+			if out, err := runIn(t, direct, "", second.Module); err != nil {
+				t.Fatalf("rename to %s: %v\n%s", tc.again, err, out)
+			}
+			if diff := diffTrees(readTree(t, direct), again); diff != "" {
+				t.Errorf("renaming to %s then %s differs from renaming to %s directly:\n%s", tc.name, tc.again, tc.again, diff)
+			}
+
+			if out, err := runIn(t, dir, "", old.Module); err != nil {
+				t.Fatalf("rename back: %v\n%s", err, out)
+			}
+			if diff := diffTrees(original, readTree(t, dir)); diff != "" {
+				t.Errorf("renaming to %s, %s and back changed the repository:\n%s", tc.name, tc.again, diff)
+			}
+		})
 	}
+}
 
-	oldName := regexp.MustCompile("(?i)" + regexp.QuoteMeta(old.Name))
-	for rel, content := range readTree(t, copyDir) {
-		if rel == "CHANGELOG.md" || strings.HasPrefix(rel, selfDir) {
+// compiles runs go vet, go build and renameCheckTests in a renamed copy,
+// and the built plugin's describe.
+func compiles(t *testing.T, dir string) {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "plugin")
+	for _, args := range [][]string{
+		{"go", "vet", "./..."},
+		{"go", "build", "-o", bin, "."},
+		{bin, "describe"},
+		append([]string{"go", "test", "-short", "-count=1"}, renameCheckTests...),
+	} {
+		cmd := exec.Command(args[0], args[1:]...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod", renameCheckEnv+"=")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("%s in the renamed copy: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+}
+
+// sameEdits compares two renames line by line: every file the first one
+// changed (from a to b) must be changed by the second (from b to c) on
+// exactly the same lines, and no other file or line may change. Paths are
+// followed through both renames.
+func sameEdits(a, b, c map[string]string, first, second *replacer) []string {
+	var problems []string
+	for pa, ca := range a {
+		pb, pc := pa, pa
+		if !skipped(pa) {
+			pb = first.path(pa)
+			pc = second.path(pb)
+		}
+		cb, okb := b[pb]
+		cc, okc := c[pc]
+		if !okb || !okc {
+			problems = append(problems, fmt.Sprintf("%s: expected at %s after the first rename (%v) and %s after the second (%v)", pa, pb, okb, pc, okc))
 			continue
 		}
-		if oldName.MatchString(rel) {
-			t.Errorf("path %s still contains %q", rel, old.Name)
+		if (pa != pb) != (pb != pc) {
+			problems = append(problems, fmt.Sprintf("%s: the first rename moved it to %s, the second to %s", pa, pb, pc))
 		}
-		if loc := oldName.FindStringIndex(content); loc != nil {
-			line := strings.Count(content[:loc[0]], "\n") + 1
-			t.Errorf("%s:%d still contains %q", rel, line, content[loc[0]:loc[1]])
+		la, lb, lc := strings.Split(ca, "\n"), strings.Split(cb, "\n"), strings.Split(cc, "\n")
+		if len(la) != len(lb) || len(lb) != len(lc) {
+			problems = append(problems, fmt.Sprintf("%s: %d, %d and %d lines", pa, len(la), len(lb), len(lc)))
+			continue
 		}
-	}
-
-	if !testing.Short() {
-		for _, args := range [][]string{{"build", "./..."}, {"vet", "./..."}} {
-			cmd := exec.Command("go", args...)
-			cmd.Dir = copyDir
-			cmd.Env = append(os.Environ(), "GOWORK=off")
-			if out, err := cmd.CombinedOutput(); err != nil {
-				t.Errorf("go %s in the renamed copy: %v\n%s", strings.Join(args, " "), err, out)
+		for i := range la {
+			if (la[i] != lb[i]) != (lb[i] != lc[i]) {
+				problems = append(problems, fmt.Sprintf("%s:%d: first rename %q -> %q, second -> %q", pc, i+1, la[i], lb[i], lc[i]))
 			}
 		}
+		if len(problems) > 20 {
+			return append(problems, "(more left out)")
+		}
 	}
+	return problems
+}
 
-	if out, err := runIn(t, copyDir, "", old.Module); err != nil {
-		t.Fatalf("rename back: %v\n%s", err, out)
-	}
-	if diff := diffTrees(original, readTree(t, copyDir)); diff != "" {
-		t.Errorf("renaming there and back changed the repository:\n%s", diff)
+// writeModes writes a tree read by readTree (mode and content per path).
+func writeModes(t *testing.T, root string, tree map[string]string) {
+	t.Helper()
+	for rel, v := range tree {
+		modeText, content, _ := strings.Cut(v, " ")
+		mode := fs.FileMode(0o644)
+		if strings.Contains(modeText, "x") {
+			mode = 0o755
+		}
+		p := filepath.Join(root, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), mode); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

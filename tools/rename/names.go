@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"go/token"
+	"go/types"
 	"net/url"
 	"path"
 	"regexp"
@@ -79,8 +80,59 @@ func checkName(name string) error {
 	case token.IsKeyword(identLower(name)):
 		return fmt.Errorf("plugin name %q would make the Go package name %q, which is a Go keyword",
 			name, identLower(name))
+	case types.Universe.Lookup(identLower(name)) != nil:
+		return fmt.Errorf("plugin name %q would make the Go package name %q, which shadows Go's predeclared %q "+
+			"(and a later rename could not tell the two apart)", name, identLower(name), identLower(name))
 	}
 	return nil
+}
+
+// officialPlugins are the plugins HashiCorp maintains and publishes on
+// releases.hashicorp.com, as Packer 1.16 lists them (knownPlugins in
+// command/hcl2_upgrade.go). Since Packer 1.14, `packer init` and `packer
+// plugins install github.com/ORG/NAME` first ask that site for
+// packer-plugin-NAME, whatever ORG is, so a plugin sharing one of these
+// names gets HashiCorp's binary instead of its own.
+var officialPlugins = map[string]bool{
+	"amazon": true, "ansible": true, "azure": true, "docker": true, "googlecompute": true,
+	"qemu": true, "vagrant": true, "virtualbox": true, "vmware": true, "vsphere": true,
+}
+
+// hashicorpPlugins are further plugins that lived or live in the hashicorp
+// GitHub organisation (hashicorp/packer-plugin-NAME, as Packer 1.16's code
+// and changelog name them). Some moved to their vendors; any of them may be
+// on the release site, so the rename warns about them.
+var hashicorpPlugins = map[string]bool{
+	"alicloud": true, "chef": true, "cloudstack": true, "converge": true, "digitalocean": true,
+	"hcloud": true, "hyperone": true, "hyperv": true, "inspec": true, "ionos-cloud": true,
+	"jdcloud": true, "linode": true, "lxc": true, "lxd": true, "ncloud": true, "oneandone": true,
+	"openstack": true, "oracle": true, "outscale": true, "parallels": true, "profitbricks": true,
+	"proxmox": true, "puppet": true, "salt": true, "scaleway": true, "tencentcloud": true,
+	"triton": true, "ucloud": true, "yandex": true,
+}
+
+// packerHost is the only source host `packer init` installs plugins from.
+const packerHost = "github.com"
+
+// installProblems lists what would keep Packer from installing the plugin
+// by its address (refusals) and what might (warnings).
+func installProblems(id identity) (refusals, warnings []string) {
+	if host, _, _ := strings.Cut(id.Module, "/"); host != packerHost {
+		refusals = append(refusals, fmt.Sprintf("module %s is not on %s: packer init and "+
+			"`packer plugins install %s` install plugins only from github.com/ORG/NAME sources, so users "+
+			"could only install this plugin with --path", id.Module, packerHost, id.Address))
+	}
+	switch {
+	case officialPlugins[id.Name]:
+		refusals = append(refusals, fmt.Sprintf("%q is the name of an official HashiCorp plugin: packer init "+
+			"asks releases.hashicorp.com for packer-plugin-%s before GitHub, whatever the organisation, "+
+			"and would install HashiCorp's plugin instead of yours", id.Name, id.Name))
+	case hashicorpPlugins[id.Name]:
+		warnings = append(warnings, fmt.Sprintf("%q is also the name of a plugin from the hashicorp organisation "+
+			"(github.com/hashicorp/packer-plugin-%s): if releases.hashicorp.com publishes it, packer init "+
+			"installs that one instead of yours", id.Name, id.Name))
+	}
+	return refusals, warnings
 }
 
 // resolve decides the new identity from the NAME and MODULE arguments (either

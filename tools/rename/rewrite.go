@@ -22,14 +22,23 @@ const (
 )
 
 // replacer rewrites every spelling of one plugin identity into another.
-// Whole identifiers (module path, plugin address, project name, builder id
-// prefix) are matched exactly; the bare name is matched in any letter case,
-// in its dashed, dash-less and underscored spellings, so a second rename
-// finds what the first one wrote.
+//
+// Whole identities (module path, plugin address, project name, builder id
+// prefix) are matched exactly; the bare name is matched in its dashed,
+// dash-less and underscored spellings, each in lower case, Title case or
+// UPPER case. Every match must be a whole token: the name is never found
+// inside another word ("aws" is not in "laws", "ver" not in "version"),
+// only where a non-alphanumeric character or a camelCase boundary
+// (scaffoldingBuilder, NewScaffoldingDriver) surrounds it. Names inside
+// another module's path or URL (github.com/aws/aws-sdk-go, k8s.io/api) are
+// left alone. Because a rename refuses names that already occur as tokens
+// (see existingWords), a second rename finds exactly what the first wrote.
 type replacer struct {
 	from, to identity
 	re       *regexp.Regexp
 	exact    map[string]string
+	// own are the path fragments that mark a path or URL as this plugin's.
+	own []string
 }
 
 func newReplacer(from, to identity) *replacer {
@@ -38,6 +47,7 @@ func newReplacer(from, to identity) *replacer {
 		from.Address: to.Address,
 		from.Project: to.Project,
 	}
+	own := []string{from.Module, from.Address}
 	if from.Org != "" && to.Org != "" {
 		// BuilderIDs are conventionally "<org>.<name>".
 		exact[from.Org+"."+from.Name] = to.Org + "." + to.Name
@@ -45,35 +55,39 @@ func newReplacer(from, to identity) *replacer {
 		// (packer/<org>/<name>) and portal links
 		// (/packer/integrations/<org>/<name>/...) in the generated docs.
 		exact[from.Org+"/"+from.Name] = to.Org + "/" + to.Name
+		own = append(own, from.Org+"/"+from.Name)
 	}
 	literals := make([]string, 0, len(exact))
 	for k := range exact {
 		literals = append(literals, k)
 	}
-	byLengthDesc(literals)
-	alts := make([]string, 0, len(literals)+3)
-	for _, l := range literals {
+	variants := spellings(from.Name)
+	alts := make([]string, 0, len(literals)+len(variants))
+	for _, l := range append(literals, variants...) {
 		alts = append(alts, regexp.QuoteMeta(l))
 	}
-	variants := []string{from.Name, identLower(from.Name), strings.ReplaceAll(from.Name, "-", "_")}
-	slices.Sort(variants)
-	variants = slices.Compact(variants)
-	byLengthDesc(variants)
-	for _, v := range variants {
-		alts = append(alts, "(?i:"+regexp.QuoteMeta(v)+")")
-	}
+	// Go's regexp prefers the leftmost alternative where several match at
+	// the same place, so the longest goes first.
+	sort.SliceStable(alts, func(i, j int) bool { return len(alts[i]) > len(alts[j]) })
 	return &replacer{
 		from:  from,
 		to:    to,
 		re:    regexp.MustCompile(strings.Join(alts, "|")),
 		exact: exact,
+		own:   own,
 	}
 }
 
-// byLengthDesc orders alternatives so the longest wins where several match
-// at the same place (Go's regexp prefers the leftmost alternative).
-func byLengthDesc(s []string) {
-	sort.SliceStable(s, func(i, j int) bool { return len(s[i]) > len(s[j]) })
+// spellings lists every way the bare name is written: my-cloud, mycloud,
+// my_cloud, each as my-cloud, My-Cloud and MY-CLOUD.
+func spellings(name string) []string {
+	var out []string
+	for _, sep := range []string{"-", "", "_"} {
+		joined := strings.ReplaceAll(name, "-", sep)
+		out = append(out, joined, strings.Join(titleParts(name), sep), strings.ToUpper(joined))
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // word returns the new spelling for one match of the bare name. where is
@@ -101,12 +115,104 @@ func (r *replacer) word(match string, where shape) string {
 			return strings.ReplaceAll(r.to.Name, "-", "_")
 		}
 		return r.to.Name
-	case match == strings.ToUpper(match):
+	case match == strings.ToUpper(match) && match != textTitle(r.from.Name) && match != identTitle(r.from.Name):
 		return upperSnake(r.to.Name)
 	case s == shapeIdent:
 		return identTitle(r.to.Name)
+	case s == shapeSnake:
+		return strings.Join(titleParts(r.to.Name), "_")
 	}
 	return textTitle(r.to.Name)
+}
+
+// match is one occurrence of the old identity in a text.
+type match struct{ start, end int }
+
+// find returns every occurrence the rename rewrites, in order.
+func (r *replacer) find(src []byte) []match {
+	var out []match
+	for p := 0; p < len(src); {
+		loc := r.re.FindIndex(src[p:])
+		if loc == nil {
+			break
+		}
+		start, end := p+loc[0], p+loc[1]
+		if r.whole(src, start, end) && !r.foreign(src, start, end) {
+			out = append(out, match{start, end})
+			p = end
+			continue
+		}
+		p = start + 1
+	}
+	return out
+}
+
+// whole reports whether src[start:end] is a token of its own: not glued to
+// letters or digits, except at a camelCase boundary (a Title-case match
+// after a lower-case letter or digit, or any match but an UPPER-case one
+// followed by an upper-case letter).
+func (r *replacer) whole(src []byte, start, end int) bool {
+	m := string(src[start:end])
+	upper := m == strings.ToUpper(m) && m != strings.ToLower(m)
+	titled := isUpper(m[0]) && !upper
+	if start > 0 {
+		// A camelCase boundary before: a Title-case match after a lower-case
+		// letter or a digit.
+		c := src[start-1]
+		camel := titled && (isLower(c) || isDigit(c))
+		if isAlnum(c) && !camel {
+			return false
+		}
+	}
+	if end < len(src) {
+		// A camelCase boundary after: an upper-case letter after any match
+		// but an UPPER-case one.
+		c := src[end]
+		camel := isUpper(c) && !upper
+		if isAlnum(c) && !camel {
+			return false
+		}
+	}
+	return true
+}
+
+var (
+	// pathChar is what a path or URL token is made of.
+	pathChar = func(c byte) bool { return isAlnum(c) || strings.IndexByte("._~/:%+-", c) >= 0 }
+	hostLike = regexp.MustCompile(`^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(:[0-9]+)?$`)
+)
+
+// foreign reports whether src[start:end] sits in another module's import
+// path or a URL elsewhere (a path token whose first element is a host name
+// and that holds none of this plugin's own paths), where a rename must not
+// touch it.
+func (r *replacer) foreign(src []byte, start, end int) bool {
+	if _, exact := r.exact[string(src[start:end])]; exact && string(src[start:end]) != r.from.Project {
+		return false
+	}
+	s, e := start, end
+	for s > 0 && pathChar(src[s-1]) {
+		s--
+	}
+	for e < len(src) && pathChar(src[e]) {
+		e++
+	}
+	tok := string(src[s:e])
+	if i := strings.Index(tok, "://"); i >= 0 {
+		tok = tok[i+3:]
+	}
+	tok = strings.TrimLeft(tok, "/")
+	first, _, ok := strings.Cut(tok, "/")
+	if !ok || !hostLike.MatchString(first) {
+		return false
+	}
+	for _, own := range r.own {
+		if i := strings.Index(tok, own); i >= 0 && (i == 0 || tok[i-1] == '/') &&
+			(i+len(own) == len(tok) || strings.IndexByte("/.#?", tok[i+len(own)]) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // text rewrites a file that is not Go source: every bare name is text.
@@ -165,50 +271,76 @@ func looksLikeCode(src []byte, start, end int) bool {
 	if bytes.HasSuffix(src[:start], []byte("Package ")) || bytes.HasSuffix(src[:start], []byte("package ")) {
 		return true
 	}
-	if end+1 < len(src) && src[end] == '.' && 'A' <= src[end+1] && src[end+1] <= 'Z' {
+	if end+1 < len(src) && src[end] == '.' && isUpper(src[end+1]) {
 		return true
 	}
+	return glued(src, start, end)
+}
+
+// glued reports whether src[start:end] touches a letter or digit.
+func glued(src []byte, start, end int) bool {
 	return (start > 0 && isAlnum(src[start-1])) || (end < len(src) && isAlnum(src[end]))
 }
 
-func isAlnum(b byte) bool {
-	return 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9'
-}
+func isLower(b byte) bool { return 'a' <= b && b <= 'z' }
+func isUpper(b byte) bool { return 'A' <= b && b <= 'Z' }
+func isDigit(b byte) bool { return '0' <= b && b <= '9' }
+func isAlnum(b byte) bool { return isLower(b) || isUpper(b) || isDigit(b) }
 
 func (r *replacer) rewrite(src []byte, shapeAt func(start, end int) shape) []byte {
-	locs := r.re.FindAllIndex(src, -1)
-	if locs == nil {
+	found := r.find(src)
+	if found == nil {
 		return src
 	}
 	var out bytes.Buffer
 	out.Grow(len(src))
 	last := 0
-	for _, loc := range locs {
-		start, end := loc[0], loc[1]
-		out.Write(src[last:start])
-		match := string(src[start:end])
-		if repl, ok := r.exact[match]; ok {
+	for _, m := range found {
+		out.Write(src[last:m.start])
+		word := string(src[m.start:m.end])
+		switch repl, ok := r.exact[word]; {
+		case ok:
 			out.WriteString(repl)
-		} else {
-			out.WriteString(r.word(match, shapeAt(start, end)))
+		case glued(src, m.start, m.end):
+			// At a camelCase boundary the name is part of an identifier,
+			// whatever the file: newNightOwlDriver, not newNight-OwlDriver.
+			out.WriteString(r.word(word, shapeIdent))
+		default:
+			out.WriteString(r.word(word, shapeAt(m.start, m.end)))
 		}
-		last = end
+		last = m.end
 	}
 	out.Write(src[last:])
 	return out.Bytes()
 }
 
-// goMod rewrites only go.mod's module directive and comments: requirement
-// lines name other modules, which may well contain the plugin's name.
-func (r *replacer) goMod(src []byte) []byte {
-	lines := bytes.SplitAfter(src, []byte("\n"))
-	for i, line := range lines {
+// goModLines reports which lines of go.mod a rename may touch: the module
+// directive and comments. Requirement and replace lines name other modules,
+// which may well contain the plugin's name.
+func goModLines(src []byte) [][2]int {
+	var spans [][2]int
+	off := 0
+	for _, line := range bytes.SplitAfter(src, []byte("\n")) {
 		trimmed := bytes.TrimSpace(line)
 		if bytes.HasPrefix(trimmed, []byte("module")) || bytes.HasPrefix(trimmed, []byte("//")) {
-			lines[i] = r.text(line)
+			spans = append(spans, [2]int{off, off + len(line)})
 		}
+		off += len(line)
 	}
-	return bytes.Join(lines, nil)
+	return spans
+}
+
+// goMod rewrites only go.mod's module directive and comments.
+func (r *replacer) goMod(src []byte) []byte {
+	var out bytes.Buffer
+	last := 0
+	for _, span := range goModLines(src) {
+		out.Write(src[last:span[0]])
+		out.Write(r.text(src[span[0]:span[1]]))
+		last = span[1]
+	}
+	out.Write(src[last:])
+	return out.Bytes()
 }
 
 // path rewrites a slash-separated relative path one element at a time.

@@ -23,7 +23,9 @@ func TestTextRewrite(t *testing.T) {
 		`builder_id = "zoo.quokka"`:                  `builder_id = "acme.night-owl"`,
 		"# The Quokka builder":                       "# The Night-Owl builder",
 		"QUOKKA_STORE=/tmp/x":                        "NIGHT_OWL_STORE=/tmp/x",
-		"a QuOkKa":                                   "a Night-Owl",
+		"a QuOkKa":                                   "a QuOkKa", // not a spelling the tool writes
+		"quokkas, Quokkas, aquokka, quokka2":         "quokkas, Quokkas, aquokka, quokka2",
+		"newQuokkaDriver, quokkaBuilder":             "newNightOwlDriver, nightowlBuilder",
 		"github.com/zoo/other stays":                 "github.com/zoo/other stays",
 	} {
 		if got := string(r.text([]byte(in))); got != want {
@@ -116,5 +118,34 @@ func TestPathRewrite(t *testing.T) {
 		if got := r.path(in); got != want {
 			t.Errorf("path(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestWholeTokens: a short name is found only as a token of its own, never
+// inside another word, and never in other modules' paths or other sites'
+// URLs, while this plugin's own paths and links are rewritten.
+func TestWholeTokens(t *testing.T) {
+	r := testReplacer(t, "github.com/zoo/packer-plugin-aws", "github.com/acme/packer-plugin-k8s")
+	for in, want := range map[string]string{
+		"laws, Laws, LAWS, flaws, awsome, aws2, xaws":                       "laws, Laws, LAWS, flaws, awsome, aws2, xaws",
+		"aws Aws AWS_KEY aws_key aws-image":                                 "k8s K8s K8S_KEY k8s_key k8s-image",
+		"NewAwsDriver awsBuilder AWSConfig":                                 "NewK8sDriver k8sBuilder AWSConfig",
+		"require github.com/aws/aws-sdk-go v1":                              "require github.com/aws/aws-sdk-go v1",
+		"see https://aws.amazon.com/ec2/aws":                                "see https://aws.amazon.com/ec2/aws",
+		"source = \"github.com/zoo/aws\"":                                   "source = \"github.com/acme/k8s\"",
+		"https://github.com/zoo/packer-plugin-aws/blob/main/docs/aws.md":    "https://github.com/acme/packer-plugin-k8s/blob/main/docs/k8s.md",
+		"/packer/integrations/zoo/aws/latest/components/builder/aws":        "/packer/integrations/acme/k8s/latest/components/builder/k8s",
+		"https://developer.hashicorp.com/packer/integrations/zoo/aws/x/aws": "https://developer.hashicorp.com/packer/integrations/acme/k8s/x/k8s",
+		"other people's github.com/hashicorp/packer-plugin-aws stays":       "other people's github.com/hashicorp/packer-plugin-aws stays",
+		"./packer-plugin-aws describe":                                      "./packer-plugin-k8s describe",
+	} {
+		if got := string(r.text([]byte(in))); got != want {
+			t.Errorf("text(%q)\n got %q\nwant %q", in, got, want)
+		}
+	}
+	goIn := "package aws\n\nimport \"io\"\n\n// Laws of aws: io.Copy.\nfunc awsCopy(w io.Writer) { _, _ = io.Copy(w, nil) }\n"
+	goWant := "package k8s\n\nimport \"io\"\n\n// Laws of k8s: io.Copy.\nfunc k8sCopy(w io.Writer) { _, _ = io.Copy(w, nil) }\n"
+	if got := string(r.goSource([]byte(goIn))); got != goWant {
+		t.Errorf("goSource:\n%s\nwant:\n%s", got, goWant)
 	}
 }
