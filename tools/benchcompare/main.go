@@ -5,9 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 func main() {
@@ -76,6 +78,14 @@ func run() error {
 		o.work = dir
 		if !o.keep {
 			defer func() { _ = os.RemoveAll(dir) }()
+			// Interrupted, it still removes the ~400 MB it wrote.
+			sig := make(chan os.Signal, 1)
+			signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+			go func() {
+				<-sig
+				_ = os.RemoveAll(dir)
+				os.Exit(1)
+			}()
 		}
 	} else if err := os.MkdirAll(o.work, 0o755); err != nil {
 		return err
