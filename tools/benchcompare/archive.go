@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
-	store "github.com/example/packer-plugin-scaffolding/builder/scaffolding"
+	store "github.com/example/packer-plugin-scaffolding/standin"
 )
 
 // The names of the archive commands, as the figures print them.
