@@ -1,17 +1,23 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
+
+	store "github.com/example/packer-plugin-scaffolding/standin"
 )
 
 // The build measured with and without the lookup: the same scaffolding
@@ -121,8 +127,15 @@ func lookupFigure(o options, p *packerEnv, n int) error {
 			return err
 		}
 	}
-	if err := writeIndex(filepath.Join(with, "store"), n); err != nil {
+	// In a child process: the memory it takes would otherwise count in the
+	// RSS of every packer started from this one (a fork's pages are its
+	// parent's until it execs).
+	self, err := os.Executable()
+	if err != nil {
 		return err
+	}
+	if out, err := exec.Command(self, writeStoreCommand, filepath.Join(with, "store"), strconv.Itoa(n)).CombinedOutput(); err != nil {
+		return fmt.Errorf("writing the store: %w\n%s", err, out)
 	}
 	if err := os.WriteFile(filepath.Join(with, "build.pkr.hcl"), []byte(lookupTemplate), 0o644); err != nil {
 		return err
@@ -171,10 +184,46 @@ func shortCount(n int) string {
 	return strconv.Itoa(n)
 }
 
-// writeIndex writes a store index of n images in the format the store
-// writes today (version 1): img-0 ... img-<n-1> in region local, half of
-// them labelled tier=app. No archives: a lookup reads only the index.
-func writeIndex(store string, n int) error {
+// writeStoreCommand, as the first argument, makes benchcompare write a
+// store of N images into DIR (arguments 2 and 3) and exit.
+const writeStoreCommand = "internal-write-store"
+
+func writeStore(dir, count string) error {
+	n, err := strconv.Atoi(count)
+	if err != nil {
+		return err
+	}
+	if err := writeIndex(dir, n); err != nil {
+		return err
+	}
+	return storeWrite(dir)
+}
+
+// storeWrite adds one image (not matching the lookup) through the store
+// itself, so the index is then in the format the store writes, whatever
+// writeIndex wrote: what a store in use holds.
+func storeWrite(dir string) error {
+	log.SetOutput(io.Discard)
+	ctx := context.Background()
+	d := store.NewLocalDriver(dir)
+	d.InstanceDir = filepath.Dir(dir)
+	inst, err := d.CreateInstance(ctx, store.InstanceSpec{Name: "seed"})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = d.DeleteInstance(ctx, inst) }()
+	if err := d.StopInstance(ctx, inst); err != nil {
+		return err
+	}
+	_, err = d.CreateImage(ctx, inst, store.ImageSpec{Name: "seed", Region: store.DefaultRegion})
+	return err
+}
+
+// writeIndex writes a store index of n images in the index format of
+// version 1 (the oldest a store may hold): img-0 ... img-<n-1> in region
+// local, half of them labelled tier=app. No archives: a lookup reads only
+// the index.
+func writeIndex(dir string, n int) error {
 	type entry struct {
 		ID      string            `json:"id"`
 		Name    string            `json:"name"`
@@ -184,15 +233,21 @@ func writeIndex(store string, n int) error {
 		Size    int64             `json:"size"`
 		File    string            `json:"file"`
 	}
-	idx := struct {
-		Version int     `json:"version"`
-		Images  []entry `json:"images"`
-	}{Version: 1, Images: make([]entry, n)}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(filepath.Join(dir, "index.json"))
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	// Indented as version 1 wrote it, one entry at a time.
+	_, _ = w.WriteString("{\n  \"version\": 1,\n  \"images\": [")
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	for i := range idx.Images {
+	for i := 0; i < n; i++ {
 		sum := sha256.Sum256([]byte(strconv.Itoa(i)))
 		h := hex.EncodeToString(sum[:])
-		idx.Images[i] = entry{
+		data, err := json.MarshalIndent(entry{
 			ID:      "sha256:" + h,
 			Name:    "img-" + strconv.Itoa(i),
 			Region:  "local",
@@ -200,14 +255,20 @@ func writeIndex(store string, n int) error {
 			Created: t0.Add(time.Duration(i) * time.Second),
 			Size:    1 << 20,
 			File:    "images/local/" + h + ".tar.gz",
+		}, "    ", "  ")
+		if err != nil {
+			return err
 		}
+		if i > 0 {
+			_ = w.WriteByte(',')
+		}
+		_, _ = w.WriteString("\n    ")
+		_, _ = w.Write(data)
 	}
-	data, err := json.MarshalIndent(idx, "", "  ")
-	if err != nil {
+	_, _ = w.WriteString("\n  ]\n}\n")
+	if err := w.Flush(); err != nil {
+		_ = f.Close()
 		return err
 	}
-	if err := os.MkdirAll(store, 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(store, "index.json"), append(data, '\n'), 0o644)
+	return f.Close()
 }

@@ -13,6 +13,13 @@ import (
 )
 
 func main() {
+	if len(os.Args) == 4 && os.Args[1] == writeStoreCommand {
+		if err := writeStore(os.Args[2], os.Args[3]); err != nil {
+			fmt.Fprintln(os.Stderr, "benchcompare:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "benchcompare:", err)
 		os.Exit(1)
