@@ -3,6 +3,7 @@ package standin
 import (
 	"archive/tar"
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
@@ -16,9 +17,12 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/klauspost/compress/zstd"
 )
 
-// extractArchive unpacks the gzip-compressed tar read from r into the
+// extractArchive unpacks the compressed tar read from r (zstd, or gzip for
+// images made before zstd; see decompressArchive) into the
 // workspace and checks, on the same pass, that r's bytes hash to wantID.
 //
 // Every write goes through an os.Root, so nothing can land outside the
@@ -87,10 +91,11 @@ type extractor struct {
 }
 
 func (x *extractor) run(ctx context.Context, raw io.Reader) error {
-	zr, err := gzip.NewReader(raw)
+	zr, err := decompressArchive(raw)
 	if err != nil {
-		return fmt.Errorf("image archive is not gzip-compressed: %w", err)
+		return err
 	}
+	defer func() { _ = zr.Close() }()
 	tr := tar.NewReader(&boundedReader{r: zr, left: x.diskSize, size: x.diskSize})
 	for {
 		if err := ctx.Err(); err != nil {
@@ -110,6 +115,61 @@ func (x *extractor) run(ctx context.Context, raw io.Reader) error {
 			return fmt.Errorf("archive entry %q: %w", hdr.Name, err)
 		}
 	}
+}
+
+// Archive formats, as the first bytes of an archive tell them apart and as
+// Image.Format names them.
+const (
+	// FormatZstd is a tar compressed with zstd: what snapshots are now.
+	FormatZstd = "tar+zstd"
+	// FormatGzip is a tar compressed with gzip: what snapshots were before
+	// zstd. Such images still restore.
+	FormatGzip = "tar+gzip"
+)
+
+var (
+	zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
+	gzipMagic = []byte{0x1f, 0x8b}
+)
+
+// maxArchiveWindow bounds the memory one zstd frame of an archive may ask
+// the decoder for (our snapshots ask for at most snapshotChunk).
+const maxArchiveWindow = 64 << 20
+
+// DecompressArchive returns the tar stream of an image archive, gzip- or
+// zstd-compressed: the format is read from the first bytes, not from the
+// file name. Close releases the decoder.
+func DecompressArchive(r io.Reader) (io.ReadCloser, error) {
+	return decompressArchive(r)
+}
+
+func decompressArchive(r io.Reader) (io.ReadCloser, error) {
+	br, ok := r.(*bufio.Reader)
+	if !ok {
+		br = bufio.NewReader(r)
+	}
+	magic, err := br.Peek(4)
+	if err != nil && len(magic) < len(gzipMagic) {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, fmt.Errorf("reading image archive: %w", err)
+	}
+	switch {
+	case bytes.HasPrefix(magic, zstdMagic):
+		zr, err := zstd.NewReader(br, zstd.WithDecoderMaxWindow(maxArchiveWindow), zstd.WithDecoderConcurrency(0))
+		if err != nil {
+			return nil, fmt.Errorf("image archive (%s): %w", FormatZstd, err)
+		}
+		return zr.IOReadCloser(), nil
+	case bytes.HasPrefix(magic, gzipMagic):
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("image archive (%s): %w", FormatGzip, err)
+		}
+		return zr, nil
+	}
+	return nil, fmt.Errorf("image archive is neither zstd- nor gzip-compressed (it starts with % x)", magic)
 }
 
 // cleanEntryName checks an archive path and returns it cleaned, or "" for

@@ -468,7 +468,7 @@ func (d *LocalDriver) CopyImage(ctx context.Context, img Image, region string) (
 	entry.Region = region
 	entry.Created = d.now()
 	entry.Labels = cloneLabels(src.Labels)
-	entry.File = archiveFile(region, src.ID)
+	entry.File = archiveFileLike(region, src.ID, src.File)
 	registered, existed, err := d.register(ctx, tmp, entry)
 	if err != nil {
 		return Image{}, err

@@ -24,7 +24,9 @@ import (
 // The layout of a store directory:
 //
 //	<store>/index.json                      the list of images (storeIndex)
-//	<store>/images/<region>/<hex>.tar.gz    archives, named by their digest
+//	<store>/images/<region>/<hex>.tar.zst   archives, named by their digest
+//	                                        (.tar.gz for images made before
+//	                                        zstd)
 //	<store>/.lock                           held while the index is rewritten
 //
 // Archives are content-addressed, so entries with the same id in one region
@@ -33,7 +35,10 @@ const (
 	indexFileName = "index.json"
 	lockFileName  = ".lock"
 	imagesDirName = "images"
-	archiveSuffix = ".tar.gz"
+	// archiveSuffix names the archives of new images (FormatZstd);
+	// gzipSuffix the archives of images made before (FormatGzip).
+	archiveSuffix = ".tar.zst"
+	gzipSuffix    = ".tar.gz"
 	// indexVersion is bumped when the index format changes incompatibly, so
 	// an old plugin refuses a newer index instead of dropping what it does
 	// not understand when it rewrites the file. It is the version written;
@@ -90,12 +95,35 @@ func (e indexEntry) image(location string) Image {
 		Created:       e.Created,
 		Size:          e.Size,
 		Location:      location,
+		Format:        archiveFormat(e.File),
 	}
 }
 
-// archiveFile is the store-relative path of the archive for id in region.
+// archiveFile is the store-relative path of a new archive for id in region.
 func archiveFile(region, id string) string {
 	return path.Join(imagesDirName, region, strings.TrimPrefix(id, "sha256:")+archiveSuffix)
+}
+
+// archiveFileLike is archiveFile for a copy of the archive at like, whose
+// format (and so file name suffix) the copy keeps.
+func archiveFileLike(region, id, like string) string {
+	if strings.HasSuffix(like, gzipSuffix) {
+		return path.Join(imagesDirName, region, strings.TrimPrefix(id, "sha256:")+gzipSuffix)
+	}
+	return archiveFile(region, id)
+}
+
+// archiveFormat names the format of the archive at file, as its suffix
+// tells it ("" when it does not; restoring reads the format from the
+// content in any case).
+func archiveFormat(file string) string {
+	switch {
+	case strings.HasSuffix(file, archiveSuffix):
+		return FormatZstd
+	case strings.HasSuffix(file, gzipSuffix), strings.HasSuffix(file, ".tgz"):
+		return FormatGzip
+	}
+	return ""
 }
 
 func cloneLabels(in map[string]string) map[string]string {
