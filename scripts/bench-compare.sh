@@ -3,7 +3,7 @@
 #
 # What `make bench-compare` runs: every speed figure of the project as a
 # ratio against a baseline measured beside it in the same run (see
-# tools/benchcompare). It first makes sure of what the baselines need:
+# standin/benchcompare). It first makes sure of what the baselines need:
 #   - tar with --zstd, gzip and zstd (zstd is installed with apt-get when it
 #     is missing and this runs as root; otherwise it says what is missing);
 #   - the pinned Packer (acctest/cmd/ensure-packer, or PACKER_BIN);
@@ -50,7 +50,7 @@ fi
 # One build of the tool, run from its binary, so compiling it is not measured.
 tooldir=$(mktemp -d)
 trap 'rm -rf "$tooldir"' EXIT INT TERM
-go build -o "$tooldir/benchcompare" ./tools/benchcompare
+go build -o "$tooldir/benchcompare" ./standin/benchcompare
 
 # shellcheck disable=SC2086 # BENCH_ARGS is a list of flags
 "$tooldir/benchcompare" -packer "$packer" -plugin "$root/$BINARY" -plugin-address "$PLUGIN_ADDRESS" ${BENCH_ARGS:-} "$@"

@@ -8,6 +8,11 @@
 // bench-compare` runs it (scripts/bench-compare.sh provides zstd, Packer and
 // the built plugin).
 //
+// It lives in standin/ because it measures the stand-in cloud (its store,
+// snapshots and index) and uses it directly: a fork that replaces the
+// stand-in deletes it with the rest, and the seam test (cloud) builds the
+// module without standin/.
+//
 // Figures:
 //   - archive: a snapshot (CreateImage) and a restore (RestoreImage) of a
 //     200 MB tree (8,000 small text files and six 24 MB files of mixed

@@ -61,11 +61,11 @@ func archiveFigures(o options) error {
 		}
 	}
 
-	inst, err := d.CreateInstance(ctx, store.InstanceSpec{Name: "bench-tree"})
+	inst, err := d.RunInstance(ctx, store.LaunchSpec{Name: "bench-tree"})
 	if err != nil {
 		return err
 	}
-	defer func() { _ = d.DeleteInstance(ctx, inst) }()
+	defer func() { _ = d.TerminateInstance(ctx, inst) }()
 	progress("writing the tree into %s", inst.Workspace)
 	treeSize, err := makeTree(inst.Workspace)
 	if err != nil {
@@ -80,7 +80,7 @@ func archiveFigures(o options) error {
 	var img store.Image
 	snapshots := []step{
 		{name: cmdSnapshot, run: func() (err error) {
-			img, err = d.CreateImage(ctx, inst, store.ImageSpec{Name: "bench", Region: store.DefaultRegion})
+			img, err = d.CreateImage(ctx, inst, store.ImageSpec{Name: "bench", Region: "local"})
 			return err
 		}},
 		{name: cmdGzip, run: func() error { return shell(inst.Workspace, "tar -cf - . | gzip -6 > "+gz) }},
@@ -94,11 +94,11 @@ func archiveFigures(o options) error {
 		{
 			name: cmdRestore,
 			setup: func() (err error) {
-				target, err = d.CreateInstance(ctx, store.InstanceSpec{Name: "bench-restore"})
+				target, err = d.RunInstance(ctx, store.LaunchSpec{Name: "bench-restore", DiskSize: 1 << 30})
 				return err
 			},
 			run:     func() error { return d.RestoreImage(ctx, target, img) },
-			cleanup: func() error { return d.DeleteInstance(ctx, target) },
+			cleanup: func() error { return d.TerminateInstance(ctx, target) },
 		},
 		{name: cmdUngzip, setup: mkX, run: func() error { return shell(x, "tar -xzf "+gz) }, cleanup: rmX},
 		{name: cmdUnzstd, setup: mkX, run: func() error { return shell(x, "tar --zstd -xf "+zst) }, cleanup: rmX},

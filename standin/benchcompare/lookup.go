@@ -207,15 +207,15 @@ func storeWrite(dir string) error {
 	ctx := context.Background()
 	d := store.NewLocalDriver(dir)
 	d.InstanceDir = filepath.Dir(dir)
-	inst, err := d.CreateInstance(ctx, store.InstanceSpec{Name: "seed"})
+	inst, err := d.RunInstance(ctx, store.LaunchSpec{Name: "seed"})
 	if err != nil {
 		return err
 	}
-	defer func() { _ = d.DeleteInstance(ctx, inst) }()
+	defer func() { _ = d.TerminateInstance(ctx, inst) }()
 	if err := d.StopInstance(ctx, inst); err != nil {
 		return err
 	}
-	_, err = d.CreateImage(ctx, inst, store.ImageSpec{Name: "seed", Region: store.DefaultRegion})
+	_, err = d.CreateImage(ctx, inst, store.ImageSpec{Name: "seed", Region: "local"})
 	return err
 }
 
