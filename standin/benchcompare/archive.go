@@ -78,9 +78,13 @@ func archiveFigures(o options) error {
 	gz := filepath.Join(out, "base.tar.gz")
 	zst := filepath.Join(out, "base.tar.zst")
 	var img store.Image
+	// Each snapshot registers a new name: the store refuses to register
+	// the same image twice.
+	snapshotN := 0
 	snapshots := []step{
 		{name: cmdSnapshot, run: func() (err error) {
-			img, err = d.CreateImage(ctx, inst, store.ImageSpec{Name: "bench", Region: "local"})
+			snapshotN++
+			img, err = d.CreateImage(ctx, inst, store.ImageSpec{Name: fmt.Sprintf("bench-%d", snapshotN), Region: "local"})
 			return err
 		}},
 		{name: cmdGzip, run: func() error { return shell(inst.Workspace, "tar -cf - . | gzip -6 > "+gz) }},
