@@ -93,6 +93,10 @@ type Image struct {
 	// for the stand-in, a file path or a URL. It becomes the artifact's
 	// files.
 	Location string
+	// Format says how the image's content is stored, when the platform
+	// tells: the stand-in's "tar+zstd", or "tar+gzip" for its older
+	// images. The builder records it in the registry metadata.
+	Format string
 }
 
 // ImageFilter selects images. Empty fields match everything.

@@ -3,6 +3,7 @@ package standin
 import (
 	"archive/tar"
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
@@ -16,9 +17,12 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/klauspost/compress/zstd"
 )
 
-// extractArchive unpacks the gzip-compressed tar read from r into the
+// extractArchive unpacks the compressed tar read from r (zstd, or gzip for
+// images made before zstd; see decompressArchive) into the
 // workspace and checks, on the same pass, that r's bytes hash to wantID.
 //
 // Every write goes through an os.Root, so nothing can land outside the
@@ -84,13 +88,31 @@ type extractor struct {
 	diskSize int64
 	dirModes map[string]fs.FileMode
 	symlinks []string
+	// realDirs are paths checked or made to be real directories (no
+	// symlink on the way). They stay so for the whole extraction, since no
+	// entry may replace a directory, so entries under them skip the checks
+	// and the MkdirAll: a restore of thousands of files makes a few
+	// syscalls per file instead of a dozen.
+	realDirs map[string]bool
+}
+
+// markRealDir records dir and its parents in realDirs.
+func (x *extractor) markRealDir(dir string) {
+	if x.realDirs == nil {
+		x.realDirs = map[string]bool{}
+	}
+	for dir != "." && dir != "/" && !x.realDirs[dir] {
+		x.realDirs[dir] = true
+		dir = path.Dir(dir)
+	}
 }
 
 func (x *extractor) run(ctx context.Context, raw io.Reader) error {
-	zr, err := gzip.NewReader(raw)
+	zr, err := decompressArchive(raw)
 	if err != nil {
-		return fmt.Errorf("image archive is not gzip-compressed: %w", err)
+		return err
 	}
+	defer func() { _ = zr.Close() }()
 	tr := tar.NewReader(&boundedReader{r: zr, left: x.diskSize, size: x.diskSize})
 	for {
 		if err := ctx.Err(); err != nil {
@@ -110,6 +132,61 @@ func (x *extractor) run(ctx context.Context, raw io.Reader) error {
 			return fmt.Errorf("archive entry %q: %w", hdr.Name, err)
 		}
 	}
+}
+
+// Archive formats, as the first bytes of an archive tell them apart and as
+// Image.Format names them.
+const (
+	// FormatZstd is a tar compressed with zstd: what snapshots are now.
+	FormatZstd = "tar+zstd"
+	// FormatGzip is a tar compressed with gzip: what snapshots were before
+	// zstd. Such images still restore.
+	FormatGzip = "tar+gzip"
+)
+
+var (
+	zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
+	gzipMagic = []byte{0x1f, 0x8b}
+)
+
+// maxArchiveWindow bounds the memory one zstd frame of an archive may ask
+// the decoder for (our snapshots ask for at most snapshotChunk).
+const maxArchiveWindow = 64 << 20
+
+// DecompressArchive returns the tar stream of an image archive, gzip- or
+// zstd-compressed: the format is read from the first bytes, not from the
+// file name. Close releases the decoder.
+func DecompressArchive(r io.Reader) (io.ReadCloser, error) {
+	return decompressArchive(r)
+}
+
+func decompressArchive(r io.Reader) (io.ReadCloser, error) {
+	br, ok := r.(*bufio.Reader)
+	if !ok {
+		br = bufio.NewReader(r)
+	}
+	magic, err := br.Peek(4)
+	if err != nil && len(magic) < len(gzipMagic) {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, fmt.Errorf("reading image archive: %w", err)
+	}
+	switch {
+	case bytes.HasPrefix(magic, zstdMagic):
+		zr, err := zstd.NewReader(br, zstd.WithDecoderMaxWindow(maxArchiveWindow), zstd.WithDecoderConcurrency(0))
+		if err != nil {
+			return nil, fmt.Errorf("image archive (%s): %w", FormatZstd, err)
+		}
+		return zr.IOReadCloser(), nil
+	case bytes.HasPrefix(magic, gzipMagic):
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("image archive (%s): %w", FormatGzip, err)
+		}
+		return zr, nil
+	}
+	return nil, fmt.Errorf("image archive is neither zstd- nor gzip-compressed (it starts with % x)", magic)
 }
 
 // cleanEntryName checks an archive path and returns it cleaned, or "" for
@@ -166,6 +243,8 @@ func (x *extractor) entry(ctx context.Context, hdr *tar.Header, tr io.Reader) er
 		if err := x.root.Mkdir(name, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 			return err
 		}
+		// prepare removed anything but a directory of this name.
+		x.markRealDir(name)
 		if x.dirModes == nil {
 			x.dirModes = map[string]fs.FileMode{}
 		}
@@ -205,13 +284,14 @@ func (x *extractor) entry(ctx context.Context, hdr *tar.Header, tr io.Reader) er
 // (never symlinks, so that what the entry's path says is where it lands)
 // and an earlier entry of the same name is replaced, except a directory.
 func (x *extractor) prepare(name string, isDir bool) error {
-	if err := x.noSymlinkParents(name); err != nil {
-		return err
-	}
-	if dir := path.Dir(name); dir != "." {
+	if dir := path.Dir(name); dir != "." && !x.realDirs[dir] {
+		if err := x.noSymlinkParents(name); err != nil {
+			return err
+		}
 		if err := x.root.MkdirAll(dir, 0o700); err != nil {
 			return err
 		}
+		x.markRealDir(dir)
 	}
 	fi, err := x.root.Lstat(name)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -256,13 +336,14 @@ func (x *extractor) writeFile(ctx context.Context, name string, perm fs.FileMode
 		return err
 	}
 	_, err = io.Copy(f, ctxReader{ctx, r})
+	if err == nil {
+		// On the open file: no second walk of the path.
+		err = f.Chmod(perm)
+	}
 	if closeErr := f.Close(); err == nil {
 		err = closeErr
 	}
-	if err != nil {
-		return err
-	}
-	return x.root.Chmod(name, perm)
+	return err
 }
 
 // finish checks every symlink against the final tree and then applies the

@@ -8,11 +8,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/klauspost/compress/zstd"
 )
 
 // tarEntry is one entry of a test archive; Body is the content of a
@@ -38,12 +41,31 @@ func hardlink(name, target string) tarEntry {
 	return tarEntry{Header: tar.Header{Typeflag: tar.TypeLink, Name: name, Linkname: target}}
 }
 
-// makeArchive writes entries as a gzip-compressed tar and returns it with
-// its image id.
+// makeArchive writes entries as a zstd-compressed tar, as snapshots are
+// now, and returns it with its image id.
 func makeArchive(t testing.TB, entries ...tarEntry) ([]byte, string) {
 	t.Helper()
+	return makeArchiveAs(t, FormatZstd, entries...)
+}
+
+// makeArchiveAs is makeArchive in a given format: FormatGzip is what
+// snapshots were before zstd.
+func makeArchiveAs(t testing.TB, format string, entries ...tarEntry) ([]byte, string) {
+	t.Helper()
 	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
+	var zw io.WriteCloser
+	switch format {
+	case FormatZstd:
+		fw, err := newFrameWriter(&buf, zstd.SpeedDefault, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zw = fw
+	case FormatGzip:
+		zw = gzip.NewWriter(&buf)
+	default:
+		t.Fatalf("unknown format %q", format)
+	}
 	tw := tar.NewWriter(zw)
 	for _, e := range entries {
 		hdr := e.Header
@@ -269,13 +291,37 @@ func TestExtractArchive_checksumMismatchWinsOverBrokenArchive(t *testing.T) {
 	}
 }
 
-func TestExtractArchive_notGzip(t *testing.T) {
-	_, ws := newWorkspace(t)
-	data := []byte("plain text, not an archive")
-	sum := sha256.Sum256(data)
-	err := extractArchive(context.Background(), bytes.NewReader(data), ws, "sha256:"+hex.EncodeToString(sum[:]))
-	if err == nil || !strings.Contains(err.Error(), "gzip") {
-		t.Fatalf("error = %v, want one saying the archive is not gzip", err)
+func TestExtractArchive_notCompressed(t *testing.T) {
+	for _, data := range []string{"plain text, not an archive", "x", ""} {
+		_, ws := newWorkspace(t)
+		sum := sha256.Sum256([]byte(data))
+		err := extractArchive(context.Background(), strings.NewReader(data), ws, "sha256:"+hex.EncodeToString(sum[:]))
+		if err == nil || !strings.Contains(err.Error(), "image archive") {
+			t.Errorf("archive %q: error = %v, want one saying it is not an image archive", data, err)
+		}
+	}
+}
+
+// TestExtractArchive_gzipImagesStillRestore restores an archive made the
+// way snapshots were before zstd, with the same checks: the format comes
+// from the content, the safety rules from the tar entries.
+func TestExtractArchive_gzipImagesStillRestore(t *testing.T) {
+	entries := []tarEntry{dir("etc/", 0o755), file("etc/motd", "hello\n", 0o644), hardlink("etc/motd.hard", "etc/motd")}
+	parent, ws := newWorkspace(t)
+	archive, id := makeArchiveAs(t, FormatGzip, entries...)
+	if err := extractArchive(context.Background(), bytes.NewReader(archive), ws, id); err != nil {
+		t.Fatalf("restoring a gzip image: %v", err)
+	}
+	if got, err := os.ReadFile(filepath.Join(ws, "etc", "motd.hard")); err != nil || string(got) != "hello\n" {
+		t.Errorf("etc/motd.hard = %q, %v", got, err)
+	}
+	_, ws = newWorkspace(t)
+	archive, id = makeArchiveAs(t, FormatGzip, file("../escape", "x", 0o644))
+	if err := extractArchive(context.Background(), bytes.NewReader(archive), ws, id); err == nil || !strings.Contains(err.Error(), "..") {
+		t.Errorf("gzip archive with ../escape: error = %v, want a refusal", err)
+	}
+	if left := listDir(t, parent); len(left) != 1 {
+		t.Errorf("parent holds %v, want only the workspace", left)
 	}
 }
 

@@ -3,7 +3,6 @@ package standin
 import (
 	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -142,10 +141,11 @@ func TestWriteSnapshot_leavesOutHostPaths(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(snapshot(t, ws)))
+	zr, err := decompressArchive(bytes.NewReader(snapshot(t, ws)))
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer func() { _ = zr.Close() }()
 	var names []string
 	tr := tar.NewReader(zr)
 	for {
@@ -161,5 +161,64 @@ func TestWriteSnapshot_leavesOutHostPaths(t *testing.T) {
 	want := []string{"etc/", "etc/motd", "opt/", "opt/usr/", "opt/usr/f", "usrlocal/", "usrlocal/f"}
 	if strings.Join(names, " ") != strings.Join(want, " ") {
 		t.Errorf("snapshot holds %q, want %q", names, want)
+	}
+}
+
+// TestWriteSnapshot_zstdFrames checks that a snapshot is zstd, cut into
+// frames of snapshotChunk bytes whatever the number of cores, so the image
+// id does not depend on the machine that built it.
+func TestWriteSnapshot_zstdFrames(t *testing.T) {
+	ws := t.TempDir()
+	// Three chunks and a bit: several frames, the last one short.
+	big := make([]byte, 3*snapshotChunk+12345)
+	for i := range big {
+		big[i] = byte(i*7 + i/1000)
+	}
+	if err := os.WriteFile(filepath.Join(ws, "big"), big, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	populate(t, ws, map[string]string{"etc/motd": "hello"})
+	var outputs [][]byte
+	for _, workers := range []int{1, 2, 7} {
+		var buf bytes.Buffer
+		root, err := os.OpenRoot(ws)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fw, err := newFrameWriter(&buf, snapshotLevel, workers)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := writeTar(context.Background(), root, fw); err != nil {
+			t.Fatal(err)
+		}
+		_ = root.Close()
+		if err := fw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		outputs = append(outputs, buf.Bytes())
+	}
+	for i := range outputs[1:] {
+		if !bytes.Equal(outputs[0], outputs[i+1]) {
+			t.Errorf("snapshot with %d workers differs from the one with 1", []int{2, 7}[i])
+		}
+	}
+	if got := snapshot(t, ws); !bytes.Equal(got, outputs[0]) {
+		t.Error("writeSnapshot differs from the frame writer's output")
+	}
+	if !bytes.HasPrefix(outputs[0], zstdMagic) {
+		t.Fatalf("snapshot starts with % x, want the zstd magic", outputs[0][:4])
+	}
+	if n := bytes.Count(outputs[0], zstdMagic); n < 4 {
+		t.Errorf("snapshot holds %d zstd frame magics, want at least 4 (one per chunk)", n)
+	}
+	// And it reads back, through the format detection.
+	_, restored := newWorkspace(t)
+	sum := sha256.Sum256(outputs[0])
+	if err := extractArchive(context.Background(), bytes.NewReader(outputs[0]), restored, "sha256:"+hex.EncodeToString(sum[:])); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(filepath.Join(restored, "big")); err != nil || !bytes.Equal(got, big) {
+		t.Errorf("restored big file: %d bytes, %v; want the %d written", len(got), err, len(big))
 	}
 }

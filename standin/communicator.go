@@ -10,10 +10,12 @@ import (
 	"io/fs"
 	"log"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
@@ -36,6 +38,10 @@ type Communicator struct {
 	Workspace string
 	// Env is added to the environment of every command, as "KEY=value".
 	Env []string
+
+	mu      sync.Mutex
+	closed  bool
+	running map[*exec.Cmd]chan struct{} // closed when the command has ended
 }
 
 var _ packersdk.Communicator = (*Communicator)(nil)
@@ -96,10 +102,26 @@ func (c *Communicator) Start(ctx context.Context, cmd *packersdk.RemoteCmd) erro
 	ec.Stderr = cmd.Stderr
 	ec.WaitDelay = waitDelay
 	log.Printf("[INFO] workspace %s: running %q", c.Workspace, cmd.Command)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return fmt.Errorf("starting %q in the workspace: the communicator is closed (the instance is stopping)", cmd.Command)
+	}
 	if err := ec.Start(); err != nil {
 		return fmt.Errorf("starting %q in the workspace: %w", cmd.Command, err)
 	}
+	done := make(chan struct{})
+	if c.running == nil {
+		c.running = map[*exec.Cmd]chan struct{}{}
+	}
+	c.running[ec] = done
 	go func() {
+		defer close(done)
+		defer func() {
+			c.mu.Lock()
+			delete(c.running, ec)
+			c.mu.Unlock()
+		}()
 		err := ec.Wait()
 		status := 0
 		if ec.ProcessState != nil {
@@ -112,6 +134,31 @@ func (c *Communicator) Start(ctx context.Context, cmd *packersdk.RemoteCmd) erro
 		}
 		cmd.SetExited(status)
 	}()
+	return nil
+}
+
+// Close kills every command still running, with the processes it started,
+// waits for them to end and refuses new ones. The builder calls it when the
+// build leaves the instance: Packer's RPC layer does not pass the
+// provisioner's context to Start, so a command abandoned by a provisioner
+// timeout would otherwise outlive the build. Close is safe to call twice;
+// it always returns nil (it is an io.Closer for the builder's sake).
+func (c *Communicator) Close() error {
+	c.mu.Lock()
+	c.closed = true
+	running := make([]chan struct{}, 0, len(c.running))
+	for ec, done := range c.running {
+		log.Printf("[INFO] workspace %s: killing %q, still running", c.Workspace, ec.Args)
+		// An error means the command ended meanwhile; its Wait still runs.
+		if err := ec.Cancel(); err != nil {
+			log.Printf("[INFO] workspace %s: killing %q: %v", c.Workspace, ec.Args, err)
+		}
+		running = append(running, done)
+	}
+	c.mu.Unlock()
+	for _, done := range running {
+		<-done
+	}
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package standin
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -230,10 +231,11 @@ func (d *httpDriver) try(ctx context.Context, u *url.URL, consume func(io.Reader
 	return nil
 }
 
-func (d *httpDriver) index(ctx context.Context) (*storeIndex, error) {
+// index downloads the index (up to maxIndexSize) and scans it, keeping
+// what want lets through (see scanIndex).
+func (d *httpDriver) index(ctx context.Context, want *indexFilter, keep func(indexEntry)) error {
 	u := d.resolve(indexFileName)
-	var idx *storeIndex
-	err := d.get(ctx, u, func(r io.Reader) error {
+	return d.get(ctx, u, func(r io.Reader) error {
 		data, err := io.ReadAll(io.LimitReader(r, maxIndexSize+1))
 		if err != nil {
 			return err
@@ -241,20 +243,24 @@ func (d *httpDriver) index(ctx context.Context) (*storeIndex, error) {
 		if len(data) > maxIndexSize {
 			return fmt.Errorf("image store index %s is larger than %d bytes", u, maxIndexSize)
 		}
-		idx, err = parseIndex(data, u.String())
-		return err
+		// A retried download starts over: only the last try's entries count.
+		var entries []indexEntry
+		reopen := func() (io.Reader, error) { return bytes.NewReader(data), nil }
+		if err := scanIndex(bytes.NewReader(data), reopen, u.String(), want, func(e indexEntry) { entries = append(entries, e) }); err != nil {
+			return err
+		}
+		for _, e := range entries {
+			keep(e)
+		}
+		return nil
 	})
-	return idx, err
 }
 
 // FindImages implements Driver. An image's Location is the absolute URL of
 // its archive.
 func (d *httpDriver) FindImages(ctx context.Context, filter ImageFilter) ([]Image, error) {
-	idx, err := d.index(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return filterImages(idx.Images, filter, func(e indexEntry) string { return d.resolve(e.File).String() })
+	read := func(want *indexFilter, keep func(indexEntry)) error { return d.index(ctx, want, keep) }
+	return findInIndex(read, filter, func(e indexEntry) string { return d.resolve(e.File).String() })
 }
 
 // VerifyImage downloads the archive and hashes it.
@@ -262,11 +268,11 @@ func (d *httpDriver) VerifyImage(ctx context.Context, img Image) error {
 	if err := validateImageID(img.ID); err != nil {
 		return err
 	}
-	idx, err := d.index(ctx)
-	if err != nil {
+	var idx storeIndex
+	if err := d.index(ctx, imageFilter(img), func(e indexEntry) { idx.Images = append(idx.Images, e) }); err != nil {
 		return err
 	}
-	e, ok := lookup(idx, img)
+	e, ok := lookup(&idx, img)
 	if !ok {
 		return fmt.Errorf("image %s in region %q of store %s: %w", img.ID, img.Region, d, ErrImageNotFound)
 	}

@@ -79,7 +79,7 @@ func TestHTTPDriver_findAndVerify(t *testing.T) {
 	if err != nil || len(found) != 1 {
 		t.Fatalf("FindImages = %+v, %v", found, err)
 	}
-	want := srv.URL + "/images/local/" + strings.TrimPrefix(img.ID, "sha256:") + ".tar.gz"
+	want := srv.URL + "/images/local/" + strings.TrimPrefix(img.ID, "sha256:") + ".tar.zst"
 	if found[0].Location != want {
 		t.Errorf("location = %s, want %s", found[0].Location, want)
 	}

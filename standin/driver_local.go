@@ -63,11 +63,13 @@ func (d *LocalDriver) archivePath(e indexEntry) string {
 
 // FindImages implements Driver.
 func (d *LocalDriver) FindImages(ctx context.Context, filter ImageFilter) ([]Image, error) {
-	idx, err := readIndexFile(d.Dir)
+	read := func(want *indexFilter, keep func(indexEntry)) error { return readIndex(d.Dir, want, keep) }
+	// The store's absolute path once, not once per image found.
+	dir, err := filepath.Abs(d.Dir)
 	if err != nil {
-		return nil, err
+		dir = d.Dir
 	}
-	return filterImages(idx.Images, filter, d.archivePath)
+	return findInIndex(read, filter, func(e indexEntry) string { return filepath.Join(dir, filepath.FromSlash(e.File)) })
 }
 
 // lookup finds the index entry for an image. The name is matched only when
@@ -85,11 +87,13 @@ func (d *LocalDriver) find(img Image) (indexEntry, error) {
 	if err := validateImageID(img.ID); err != nil {
 		return indexEntry{}, err
 	}
-	idx, err := readIndexFile(d.Dir)
-	if err != nil {
+	// Only lines holding the id are decoded (and only that name's, when
+	// the image has one).
+	var idx storeIndex
+	if err := readIndex(d.Dir, imageFilter(img), func(e indexEntry) { idx.Images = append(idx.Images, e) }); err != nil {
 		return indexEntry{}, err
 	}
-	e, ok := lookup(idx, img)
+	e, ok := lookup(&idx, img)
 	if !ok {
 		return indexEntry{}, fmt.Errorf("image %s in region %q of store %s: %w", img.ID, img.Region, d.Dir, ErrImageNotFound)
 	}
@@ -528,7 +532,7 @@ func (d *LocalDriver) CopyImage(ctx context.Context, img Image, region string) (
 	entry.Region = region
 	entry.Created = d.now()
 	entry.Labels = cloneLabels(src.Labels)
-	entry.File = archiveFile(region, src.ID)
+	entry.File = archiveFileLike(region, src.ID, src.File)
 	registered, existed, err := d.register(ctx, tmp, entry)
 	if err != nil {
 		return Image{}, err

@@ -90,23 +90,3 @@ func BenchmarkRestoreImage(b *testing.B) {
 		b.StartTimer()
 	}
 }
-
-// BenchmarkFindImages measures a filtered lookup in a store of 300 images.
-func BenchmarkFindImages(b *testing.B) {
-	d := newBenchDriver(b)
-	ctx := context.Background()
-	inst := benchInstance(b, d, 1, 16)
-	for i := 0; i < 300; i++ {
-		labels := map[string]string{"tier": []string{"base", "app"}[i%2]}
-		if _, err := d.CreateImage(ctx, inst, standin.ImageSpec{Name: fmt.Sprintf("img-%d", i), Region: "local", Labels: labels}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	filter := standin.ImageFilter{Name: "img-9*", Region: "local", Labels: map[string]string{"tier": "app"}}
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if _, err := d.FindImages(ctx, filter); err != nil {
-			b.Fatal(err)
-		}
-	}
-}

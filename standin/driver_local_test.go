@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -105,11 +106,11 @@ func TestLocalDriver_createImage(t *testing.T) {
 	if !filepath.IsAbs(img.Location) {
 		t.Errorf("location %q is not absolute", img.Location)
 	}
-	wantFile := filepath.Join(d.Dir, "images", "local", strings.TrimPrefix(img.ID, "sha256:")+".tar.gz")
+	wantFile := filepath.Join(d.Dir, "images", "local", strings.TrimPrefix(img.ID, "sha256:")+".tar.zst")
 	if abs, _ := filepath.Abs(wantFile); img.Location != abs {
 		t.Errorf("location = %s, want %s", img.Location, abs)
 	}
-	if img.Name != "web" || img.Region != "local" || img.Labels["role"] != "web" || img.SourceImageID != src {
+	if img.Name != "web" || img.Region != "local" || img.Labels["role"] != "web" || img.SourceImageID != src || img.Format != FormatZstd {
 		t.Errorf("image = %+v", img)
 	}
 	if img.Created.Location() != time.UTC || img.Created.IsZero() {
@@ -392,5 +393,41 @@ func TestLocalDriver_concurrentCopies(t *testing.T) {
 	}
 	if left := tempFiles(t, d.Dir); len(left) > 0 {
 		t.Errorf("temporary files left: %v", left)
+	}
+}
+
+// TestLocalDriver_gzipImage keeps a store made before zstd working: its
+// gzip image is found, restored and copied, and the copy stays gzip, under
+// a name that says so.
+func TestLocalDriver_gzipImage(t *testing.T) {
+	d := newTestDriver(t)
+	archive, id := makeArchiveAs(t, FormatGzip, file("etc/motd", "old\n", 0o644))
+	file := path.Join(imagesDirName, "local", strings.TrimPrefix(id, "sha256:")+".tar.gz")
+	if err := os.MkdirAll(filepath.Join(d.Dir, imagesDirName, "local"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(d.Dir, filepath.FromSlash(file)), archive, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	writeIndexLayout(t, d.Dir, "v1", []indexEntry{{ID: id, Name: "old", Region: "local", Created: time.Now().UTC(), Size: int64(len(archive)), File: file}})
+	ctx := context.Background()
+	images, err := d.FindImages(ctx, ImageFilter{Name: "old"})
+	if err != nil || len(images) != 1 || images[0].Format != FormatGzip {
+		t.Fatalf("FindImages = %+v, %v; want the gzip image", images, err)
+	}
+	inst, err := d.RunInstance(ctx, LaunchSpec{Name: "restore", Source: &images[0]})
+	if err != nil {
+		t.Fatalf("running an instance of the gzip image: %v", err)
+	}
+	defer func() { _ = d.TerminateInstance(ctx, inst) }()
+	if got, err := os.ReadFile(filepath.Join(inst.Workspace, "etc", "motd")); err != nil || string(got) != "old\n" {
+		t.Errorf("restored etc/motd = %q, %v", got, err)
+	}
+	copied, err := d.CopyImage(ctx, images[0], "eu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(copied.Location, ".tar.gz") || copied.Format != FormatGzip || copied.ID != id {
+		t.Errorf("copy = %+v, want the same gzip archive under a .tar.gz name", copied)
 	}
 }

@@ -81,6 +81,9 @@ type Image struct {
 	// Location is where the archive can be read: a file path for a local
 	// store, a URL for a store read over http(s).
 	Location string `json:"location,omitempty"`
+	// Format is how the archive is stored: FormatZstd ("tar+zstd") for
+	// images made now, FormatGzip ("tar+gzip") for images made before.
+	Format string `json:"format,omitempty"`
 }
 
 // ImageFilter selects images. Empty fields match everything.

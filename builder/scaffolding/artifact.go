@@ -19,6 +19,25 @@ const BuilderID = "example.scaffolding"
 // registry metadata, where other plugins record their cloud's short name.
 const ProviderName = "scaffolding"
 
+// FormatLabel is the registry metadata label that names how an image's
+// content is stored (cloud.Image.Format, e.g. "tar+zstd"), so HCP Packer
+// shows which tools read the archive. It is added only when the platform
+// gives a format.
+const FormatLabel = "archive_format"
+
+// RegistryLabels are the labels recorded in HCP Packer for img: its own,
+// and FormatLabel.
+func RegistryLabels(img cloud.Image) map[string]string {
+	labels := make(map[string]string, len(img.Labels)+1)
+	for k, v := range img.Labels {
+		labels[k] = v
+	}
+	if img.Format != "" {
+		labels[FormatLabel] = img.Format
+	}
+	return labels
+}
+
 // State keys the artifact answers besides "generated_data" and the registry
 // metadata key, for post-processors that work on the same store.
 const (
@@ -97,8 +116,8 @@ func (a *Artifact) registryImage() *registryimage.Image {
 			log.Printf("[DEBUG] artifact %s has no generated data", a.Image.ID)
 		}
 	}
-	labels := make(map[string]interface{}, len(a.Image.Labels))
-	for k, v := range a.Image.Labels {
+	labels := make(map[string]interface{}, len(a.Image.Labels)+1)
+	for k, v := range RegistryLabels(a.Image) {
 		labels[k] = v
 	}
 	img, err := registryimage.FromArtifact(a,

@@ -17,7 +17,8 @@ func testArtifact(driver cloud.Driver) *Artifact {
 			Name:     "web",
 			Region:   "eu",
 			Labels:   map[string]string{"role": "web"},
-			Location: "/store/images/eu/abab.tar.gz",
+			Location: "/store/images/eu/abab.tar.zst",
+			Format:   "tar+zstd",
 		},
 		Store:  "/store",
 		Driver: driver,
@@ -66,8 +67,8 @@ func TestArtifact_registryMetadata(t *testing.T) {
 	if img.SourceImageID != "" {
 		t.Errorf("source id = %q without a source", img.SourceImageID)
 	}
-	if len(img.Labels) != 1 || img.Labels["role"] != "web" {
-		t.Errorf("labels = %v", img.Labels)
+	if len(img.Labels) != 2 || img.Labels["role"] != "web" || img.Labels[FormatLabel] != "tar+zstd" {
+		t.Errorf("labels = %v, want the image's and %s", img.Labels, FormatLabel)
 	}
 }
 

@@ -327,7 +327,36 @@ build {
 				imagecheck.StoreImages("store", cloud.ImageFilter{}, 0),
 				imagecheck.NoTempFiles("store"),
 				acctest.CheckFunc(noInstanceLeft),
+				acctest.CheckFunc(noProcessLeft),
 			},
 		}},
 	})
+}
+
+// noProcessLeft checks that no process still runs in a directory of the
+// run's TMPDIR, where instance workspaces are: the `sleep 600` the timeout
+// abandoned must have been killed with its instance. It needs /proc and
+// checks nothing without it.
+func noProcessLeft(r *acctest.Result) error {
+	if _, err := os.Readlink("/proc/self/cwd"); err != nil {
+		return nil
+	}
+	tmp := r.Run().TmpDir()
+	procs, err := filepath.Glob("/proc/[0-9]*")
+	if err != nil {
+		return err
+	}
+	var left []string
+	for _, p := range procs {
+		cwd, err := os.Readlink(filepath.Join(p, "cwd"))
+		if err != nil || !strings.HasPrefix(cwd, tmp+string(filepath.Separator)) {
+			continue
+		}
+		cmdline, _ := os.ReadFile(filepath.Join(p, "cmdline"))
+		left = append(left, fmt.Sprintf("pid %s (%s) in %s", filepath.Base(p), strings.ReplaceAll(strings.TrimRight(string(cmdline), "\x00"), "\x00", " "), cwd))
+	}
+	if len(left) > 0 {
+		return fmt.Errorf("processes: expected none left in the build's instances, found %s", strings.Join(left, "; "))
+	}
+	return nil
 }

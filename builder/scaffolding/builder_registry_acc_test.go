@@ -96,9 +96,11 @@ func TestAccBuilderRegistry_metadata(t *testing.T) {
 				PreBuild: useFirstImage,
 				Checks: []acctest.Check{
 					acctest.CheckFunc(publishedImage),
-					// build_labels and the image's own labels, together.
+					// build_labels and the image's own labels, together,
+					// and the archive format the image is stored in.
 					acctest.RegistryBuildLabels("scaffolding.child", map[string]string{
 						"team": "platform", "os": "tinylinux", "role": "child",
+						scaffolding.FormatLabel: standin.FormatZstd,
 					}),
 					acctest.CheckFunc(sourceIsFirstImage),
 					acctest.RegistryBuildPlatform("scaffolding.child", scaffolding.ProviderName),

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 
 	"github.com/hashicorp/packer-plugin-sdk/communicator"
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
+	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 
 	"github.com/example/packer-plugin-scaffolding/cloud"
 )
@@ -16,7 +19,9 @@ import (
 // (a cloud.Connector) for a communicator to the instance.
 //
 // Uses: driver, instance. Produces: communicator.
-type stepConnectWorkspace struct{}
+type stepConnectWorkspace struct {
+	comm packersdk.Communicator
+}
 
 func (s *stepConnectWorkspace) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
 	instance, ok := state.Get("instance").(*cloud.Instance)
@@ -31,12 +36,23 @@ func (s *stepConnectWorkspace) Run(ctx context.Context, state multistep.StateBag
 	if err != nil {
 		return halt(state, fmt.Errorf("connecting to instance %s: %w", instance.ID, err))
 	}
+	s.comm = comm
 	state.Put("communicator", comm)
 	return multistep.ActionContinue
 }
 
-// Cleanup has nothing to close: the communicator holds no connection.
-func (s *stepConnectWorkspace) Cleanup(multistep.StateBag) {}
+// Cleanup closes the communicator when it can be closed (an io.Closer),
+// before the instance is deleted. The stand-in's kills what still runs in
+// the instance: Packer's RPC layer never cancels a command, so one that a
+// provisioner `timeout` gave up on would otherwise outlive the build.
+func (s *stepConnectWorkspace) Cleanup(multistep.StateBag) {
+	if c, ok := s.comm.(io.Closer); ok {
+		if err := c.Close(); err != nil {
+			log.Printf("[WARN] closing the communicator: %v", err)
+		}
+	}
+	s.comm = nil
+}
 
 // commHost tells communicator.StepConnect what it connects to: ssh_host or
 // winrm_host when set, else the address the platform gave the instance.

@@ -102,3 +102,30 @@ func TestCommPort(t *testing.T) {
 		t.Errorf("port = %d, want the instance's 2222", p)
 	}
 }
+
+// closingComm is a communicator that records Close.
+type closingComm struct {
+	packersdk.MockCommunicator
+	closed int
+}
+
+func (c *closingComm) Close() error { c.closed++; return nil }
+
+// TestStepConnectWorkspace_cleanupCloses is the builder side of a Packer
+// provisioner `timeout`: the provisioner gives up on a command (Packer's
+// RPC layer never cancels the command itself), the build fails, and the
+// step's Cleanup closes the communicator, which for the stand-in kills
+// what still runs (standin.Communicator.Close).
+func TestStepConnectWorkspace_cleanupCloses(t *testing.T) {
+	state := testState(t)
+	state.Put("instance", &cloud.Instance{ID: "i-1"})
+	comm := &closingComm{}
+	testDriver(state).CommunicatorResult = comm
+	step := &stepConnectWorkspace{}
+	wantContinue(t, state, step.Run(context.Background(), state))
+	step.Cleanup(state)
+	step.Cleanup(state) // twice is fine, and closes once
+	if comm.closed != 1 {
+		t.Errorf("Close calls = %d, want 1", comm.closed)
+	}
+}

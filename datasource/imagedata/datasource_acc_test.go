@@ -186,7 +186,7 @@ func TestAccDatasource_localStore(t *testing.T) {
 			},
 			Checks: []acctest.Check{
 				foundNewestBase(func(r *acctest.Result, id string) string {
-					return filepath.Join(r.Dir, "store", "images", "local", strings.TrimPrefix(id, "sha256:")+".tar.gz")
+					return filepath.Join(r.Dir, "store", "images", "local", strings.TrimPrefix(id, "sha256:")+".tar.zst")
 				}),
 			},
 		}},
@@ -253,7 +253,7 @@ func TestAccDatasource_httpStore(t *testing.T) {
 			},
 			Checks: []acctest.Check{
 				foundNewestBase(func(r *acctest.Result, id string) string {
-					return seededFor(r.Dir).srv.URL + "/images/local/" + strings.TrimPrefix(id, "sha256:") + ".tar.gz"
+					return seededFor(r.Dir).srv.URL + "/images/local/" + strings.TrimPrefix(id, "sha256:") + ".tar.zst"
 				}),
 				acctest.CheckFunc(tokenNowhere),
 				acctest.CheckFunc(func(r *acctest.Result) error {

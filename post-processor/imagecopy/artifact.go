@@ -70,16 +70,12 @@ func (a *Artifact) State(name string) interface{} {
 	case registryimage.ArtifactStateURI:
 		images := make([]*registryimage.Image, 0, len(a.Images))
 		for _, img := range a.Images {
-			labels := make(map[string]string, len(img.Labels))
-			for k, v := range img.Labels {
-				labels[k] = v
-			}
 			images = append(images, &registryimage.Image{
 				ImageID:        img.ID,
 				ProviderName:   scaffolding.ProviderName,
 				ProviderRegion: img.Region,
 				SourceImageID:  img.SourceImageID,
-				Labels:         labels,
+				Labels:         scaffolding.RegistryLabels(img),
 			})
 		}
 		return images

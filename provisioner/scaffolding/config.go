@@ -24,6 +24,10 @@ import (
 // is not set.
 const DefaultCommandTimeout = 5 * time.Minute
 
+// DefaultRetryDelay is the pause between two tries of a failed upload or
+// command when `retry_delay` is not set.
+const DefaultRetryDelay = 2 * time.Second
+
 // Config is the body of a `provisioner "scaffolding"` block. Files are
 // uploaded first, in order, then the inline commands run, in order.
 //
@@ -61,6 +65,10 @@ type Config struct {
 	// instead, and the command may run on.)
 	// Defaults to `5m`. Bound the whole provisioner with Packer's `timeout`.
 	CommandTimeout string `mapstructure:"command_timeout" required:"false"`
+	// How long to wait between two tries of a failed upload or command, as
+	// a Go duration string (`500ms`, `10s`). Defaults to `2s`. There is no
+	// wait after the last try.
+	RetryDelay string `mapstructure:"retry_delay" required:"false"`
 
 	ctx interpolate.Context
 }
@@ -91,6 +99,7 @@ type FileConfig struct {
 // strings.
 type settings struct {
 	commandTimeout time.Duration
+	retryDelay     time.Duration
 	// modes[i] is file[i]'s parsed mode, or 0 when unset.
 	modes []os.FileMode
 	// dirs[i] says file[i].source is a directory.
@@ -120,6 +129,9 @@ func (c *Config) prepare(raws ...interface{}) (settings, error) {
 
 	if c.CommandTimeout == "" {
 		c.CommandTimeout = DefaultCommandTimeout.String()
+	}
+	if c.RetryDelay == "" {
+		c.RetryDelay = DefaultRetryDelay.String()
 	}
 
 	var errs []error
@@ -196,6 +208,14 @@ func (c *Config) prepare(raws ...interface{}) (settings, error) {
 		errs = append(errs, fmt.Errorf("command_timeout: %q must be greater than zero", c.CommandTimeout))
 	} else {
 		s.commandTimeout = d
+	}
+
+	if d, err := time.ParseDuration(c.RetryDelay); err != nil {
+		errs = append(errs, fmt.Errorf("retry_delay: %q is not a duration such as \"500ms\" or \"10s\"", c.RetryDelay))
+	} else if d < 0 {
+		errs = append(errs, fmt.Errorf("retry_delay: %q must not be negative", c.RetryDelay))
+	} else {
+		s.retryDelay = d
 	}
 
 	if len(c.Files) == 0 && len(c.Inline) == 0 {

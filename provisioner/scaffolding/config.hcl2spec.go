@@ -23,6 +23,7 @@ type FlatConfig struct {
 	Env                 map[string]string `mapstructure:"env" required:"false" cty:"env" hcl:"env"`
 	Retries             *int              `mapstructure:"retries" required:"false" cty:"retries" hcl:"retries"`
 	CommandTimeout      *string           `mapstructure:"command_timeout" required:"false" cty:"command_timeout" hcl:"command_timeout"`
+	RetryDelay          *string           `mapstructure:"retry_delay" required:"false" cty:"retry_delay" hcl:"retry_delay"`
 }
 
 // FlatMapstructure returns a new FlatConfig.
@@ -50,6 +51,7 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"env":                        &hcldec.AttrSpec{Name: "env", Type: cty.Map(cty.String), Required: false},
 		"retries":                    &hcldec.AttrSpec{Name: "retries", Type: cty.Number, Required: false},
 		"command_timeout":            &hcldec.AttrSpec{Name: "command_timeout", Type: cty.String, Required: false},
+		"retry_delay":                &hcldec.AttrSpec{Name: "retry_delay", Type: cty.String, Required: false},
 	}
 	return s
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"maps"
 	"os"
 	"path"
@@ -16,21 +17,17 @@ import (
 
 	"github.com/hashicorp/hcl/v2/hcldec"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
-	"github.com/hashicorp/packer-plugin-sdk/retry"
 	"github.com/hashicorp/packer-plugin-sdk/template/interpolate"
 )
-
-// defaultRetryDelay is the pause between two tries of a failed upload or
-// command.
-const defaultRetryDelay = 2 * time.Second
 
 // Provisioner is the `provisioner "scaffolding"`.
 type Provisioner struct {
 	config   Config
 	settings settings
 
-	// retryDelay overrides defaultRetryDelay, so tests need not sleep.
-	retryDelay time.Duration
+	// wait, when set, replaces the real pause between two tries (sleep), so
+	// unit tests neither sleep nor depend on the clock.
+	wait func(ctx context.Context, d time.Duration) bool
 }
 
 var _ packersdk.Provisioner = (*Provisioner)(nil)
@@ -259,37 +256,63 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// retry runs fn once plus `retries` more times while it fails, stopping
-// early when ctx ends.
+// retry runs fn once plus `retries` more times while it fails, waiting
+// retry_delay between two tries (never after the last one) and stopping as
+// soon as ctx ends, also in the middle of a wait.
+//
+// It does not use the SDK's retry.Config, which sleeps after the last try
+// too and cannot be interrupted while it sleeps.
 func (p *Provisioner) retry(ctx context.Context, ui packersdk.Ui, fn func(context.Context) error) error {
-	delay := defaultRetryDelay
-	if p.retryDelay != 0 {
-		delay = p.retryDelay
+	delay := p.settings.retryDelay
+	wait := sleep
+	if p.wait != nil {
+		wait = p.wait
 	}
 	tries := p.config.Retries + 1
+	var err error
 	attempt := 0
-	err := retry.Config{
-		Tries:       tries,
-		RetryDelay:  func() time.Duration { return delay },
-		ShouldRetry: func(error) bool { return ctx.Err() == nil },
-	}.Run(ctx, func(ctx context.Context) error {
+	for attempt < tries {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			if err == nil {
+				err = ctxErr
+			}
+			break
+		}
+		if attempt > 0 {
+			ui.Say(fmt.Sprintf("Retrying (try %d of %d)", attempt+1, tries))
+		}
 		attempt++
-		if err := ctx.Err(); err != nil {
-			return err
+		if err = fn(ctx); err == nil {
+			return nil
 		}
-		if attempt > 1 {
-			ui.Say(fmt.Sprintf("Retrying (try %d of %d)", attempt, tries))
+		if attempt == tries || ctx.Err() != nil {
+			break
 		}
-		return fn(ctx)
-	})
-	var exhausted *retry.RetryExhaustedError
-	if errors.As(err, &exhausted) {
-		err = exhausted.Err
+		log.Printf("[INFO] try %d of %d failed, next in %s: %v", attempt, tries, delay, err)
+		if !wait(ctx, delay) {
+			break
+		}
 	}
-	if err != nil && attempt > 1 {
+	if attempt > 1 {
 		return fmt.Errorf("%w (after %d tries)", err, attempt)
 	}
 	return err
+}
+
+// sleep waits for d or until ctx ends, and reports whether it waited the
+// whole time.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // ExitError is returned when a command exits non-zero.

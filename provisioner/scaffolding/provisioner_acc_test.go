@@ -87,7 +87,8 @@ build {
   sources = ["source.scaffolding.flaky"]
 
   provisioner "scaffolding" {
-    retries = 2
+    retries     = 2
+    retry_delay = "100ms"
     # Fails on its first two tries, succeeds on the third.
     inline = ["echo try >> /tries; test $(wc -l < /tries) -ge 3"]
   }
@@ -115,8 +116,9 @@ build {
   sources = ["source.scaffolding.failing"]
 
   provisioner "scaffolding" {
-    retries = 1
-    inline  = ["echo try >> /tries; exit 7"]
+    retries     = 1
+    retry_delay = "100ms"
+    inline      = ["echo try >> /tries; exit 7"]
   }
 }
 `,

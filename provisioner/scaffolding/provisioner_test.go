@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -193,9 +194,17 @@ func newUI() *testUI {
 
 // prepared returns a Provisioner prepared from raw, failing the test on a
 // configuration error.
+// waits records the pauses between tries of the last Provisioner made by
+// prepared, which never sleeps.
+var waits []time.Duration
+
 func prepared(t *testing.T, raw map[string]interface{}) *Provisioner {
 	t.Helper()
-	p := &Provisioner{retryDelay: 1}
+	waits = nil
+	p := &Provisioner{wait: func(ctx context.Context, d time.Duration) bool {
+		waits = append(waits, d)
+		return ctx.Err() == nil
+	}}
 	if err := p.Prepare(raw); err != nil {
 		t.Fatalf("Prepare: %v", err)
 	}
@@ -247,6 +256,8 @@ func TestPrepareRejectsEachBadField(t *testing.T) {
 		{"negative retries", map[string]interface{}{"inline": []string{"true"}, "retries": -1}, "retries:"},
 		{"bad command_timeout", map[string]interface{}{"inline": []string{"true"}, "command_timeout": "forever"}, "command_timeout:"},
 		{"zero command_timeout", map[string]interface{}{"inline": []string{"true"}, "command_timeout": "0s"}, "command_timeout:"},
+		{"bad retry_delay", map[string]interface{}{"inline": []string{"true"}, "retry_delay": "a while"}, "retry_delay:"},
+		{"negative retry_delay", map[string]interface{}{"inline": []string{"true"}, "retry_delay": "-1s"}, "retry_delay:"},
 		{"nothing to do", map[string]interface{}{}, "nothing to do"},
 	}
 	for _, tc := range cases {
@@ -482,6 +493,28 @@ func TestProvisionRetriesCommands(t *testing.T) {
 		}
 	})
 
+	t.Run("waits between tries only", func(t *testing.T) {
+		always := func(string, int) (string, string, int, error) { return "", "", 1, nil }
+		p := prepared(t, map[string]interface{}{"inline": []string{"apt-get update"}, "retries": 2, "retry_delay": "150ms"})
+		if err := p.Provision(context.Background(), newUI(), &fakeComm{script: always}, nil); err == nil {
+			t.Fatal("Provision succeeded though every try failed")
+		}
+		// Three tries, two pauses: none after the last try.
+		if want := []time.Duration{150 * time.Millisecond, 150 * time.Millisecond}; !slices.Equal(waits, want) {
+			t.Errorf("pauses = %v, want %v", waits, want)
+		}
+	})
+
+	t.Run("default delay", func(t *testing.T) {
+		p := prepared(t, map[string]interface{}{"inline": []string{"apt-get update"}, "retries": 1})
+		if err := p.Provision(context.Background(), newUI(), &fakeComm{script: flaky}, nil); err == nil {
+			t.Fatal("Provision succeeded after 2 of 3 needed tries")
+		}
+		if want := []time.Duration{DefaultRetryDelay}; !slices.Equal(waits, want) {
+			t.Errorf("pauses = %v, want %v", waits, want)
+		}
+	})
+
 	t.Run("no retry by default", func(t *testing.T) {
 		p := prepared(t, map[string]interface{}{"inline": []string{"apt-get update"}})
 		comm := &fakeComm{script: flaky}
@@ -618,6 +651,42 @@ func TestProvisionBuildTimeout(t *testing.T) {
 	}
 	if n := comm.attempts["sleep infinity"]; n != 1 {
 		t.Errorf("tries = %d, want 1", n)
+	}
+}
+
+// TestProvisionCancelledWhileWaiting ends the build's context while the
+// provisioner waits to retry: it stops at once instead of sleeping out an
+// hour-long retry_delay.
+func TestProvisionCancelledWhileWaiting(t *testing.T) {
+	p := prepared(t, map[string]interface{}{"inline": []string{"flaky"}, "retries": 3, "retry_delay": "1h"})
+	p.wait = nil // the real pause
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	comm := &fakeComm{script: func(string, int) (string, string, int, error) {
+		// Cancelled only once the try has failed and the wait has begun.
+		time.AfterFunc(10*time.Millisecond, cancel)
+		return "", "", 1, nil
+	}}
+	err := p.Provision(ctx, newUI(), comm, nil)
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "exited with status 1") {
+		t.Errorf("error = %v, want the try's failure and context.Canceled", err)
+	}
+	if n := comm.attempts["flaky"]; n != 1 {
+		t.Errorf("tries = %d, want 1", n)
+	}
+}
+
+func TestSleep(t *testing.T) {
+	if !sleep(context.Background(), time.Millisecond) {
+		t.Error("sleep with a live context reported an interruption")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if sleep(ctx, time.Hour) {
+		t.Error("sleep with a cancelled context reported a full wait")
+	}
+	if sleep(ctx, 0) {
+		t.Error("a zero sleep with a cancelled context reported a full wait")
 	}
 }
 

@@ -6,7 +6,6 @@ package imagecheck
 
 import (
 	"archive/tar"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -58,17 +57,19 @@ func (c fileInImage) Check(r *acctest.Result) error {
 }
 
 // ReadImageFile returns the content of the regular file name (absolute or
-// relative to the instance root) in the gzip-compressed tar at archive.
+// relative to the instance root) in the image archive at archive (zstd- or
+// gzip-compressed, as standin.DecompressArchive reads them).
 func ReadImageFile(archive, name string) ([]byte, error) {
 	f, err := os.Open(archive)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = f.Close() }() // read-only: Close cannot lose data
-	zr, err := gzip.NewReader(f)
+	zr, err := standin.DecompressArchive(f)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", archive, err)
 	}
+	defer func() { _ = zr.Close() }()
 	want := strings.TrimPrefix(filepath.ToSlash(name), "/")
 	tr := tar.NewReader(zr)
 	var seen []string
