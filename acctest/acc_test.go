@@ -255,9 +255,15 @@ func TestAccHarness_skipBelow(t *testing.T) {
 	if !errors.As(err, &skip) || !strings.Contains(skip.reason, "older than SkipBelow 99.0.0") {
 		t.Fatalf("expected a skip below 99.0.0, found %v", err)
 	}
-	_, err = execCase(t, &Case{Plugin: fixture, SkipAbove: Version1_12, Steps: []Step{{Template: nullSource("")}}}, Protobuf)
-	if !errors.As(err, &skip) || !strings.Contains(skip.reason, "newer than SkipAbove 1.12.0") {
-		t.Fatalf("expected a skip above 1.12.0, found %v", err)
+	// Every supported Packer (1.11 and newer) is above 1.10.
+	below := version.Must(version.NewVersion("1.10.0"))
+	_, err = execCase(t, &Case{Plugin: fixture, SkipAbove: below, Steps: []Step{{Template: nullSource("")}}}, Protobuf)
+	if !errors.As(err, &skip) || !strings.Contains(skip.reason, "newer than SkipAbove 1.10.0") {
+		t.Fatalf("expected a skip above 1.10.0, found %v", err)
+	}
+	_, err = execCase(t, &Case{Plugin: fixture, PackerVersionChecks: []VersionCheck{RequireAbove(far)}, Steps: []Step{{Template: nullSource("")}}}, Protobuf)
+	if err == nil || !strings.Contains(err.Error(), "requires Packer 99.0.0 or newer") {
+		t.Fatalf("expected RequireAbove(99.0.0) to fail the case, found %v", err)
 	}
 }
 
@@ -348,7 +354,7 @@ func prepareRun(t *testing.T, c *Case, mode WireMode) *Run {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run, err := newRun(t, c, mode, pk, &p, installed)
+	run, err := newRun(t, c, mode, pk, []*Plugin{&p}, []*pluginInfo{installed})
 	if err != nil {
 		t.Fatal(err)
 	}

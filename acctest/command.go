@@ -2,6 +2,8 @@ package acctest
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
@@ -146,6 +148,20 @@ type cmdResult struct {
 	interrupted error
 	// pgid is packer's process group (0 if it never started).
 	pgid int
+	// mark is the value of envProcessMark every process of the
+	// invocation inherits.
+	mark string
+}
+
+// envProcessMark is set, to a value unique to each packer invocation, in
+// packer's environment; every descendant inherits it, which is how the leak
+// check finds them (see leftovers).
+const envProcessMark = "PACKER_ACC_PROCESS_MARK"
+
+func newMark() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // run executes the command in its own process group with its output going
@@ -158,7 +174,13 @@ type cmdResult struct {
 // killed before run returns, so no plugin outlives the invocation.
 func (pc packerCmd) run(ctx context.Context, stdout, stderr *os.File) (cmdResult, error) {
 	cmd := exec.CommandContext(ctx, pc.Path, pc.Args...)
-	cmd.Env = pc.Env
+	mark := newMark()
+	cmd.Env = append(append([]string(nil), pc.Env...), envProcessMark+"="+mark)
+	if dir, err := newCoverDir(); err != nil {
+		return cmdResult{exitCode: -1}, fmt.Errorf("coverage directory: %w", err)
+	} else if dir != "" {
+		cmd.Env = append(cmd.Env, "GOCOVERDIR="+dir)
+	}
 	cmd.Dir = pc.Dir
 	cmd.Stdout = stdout
 	cmd.Stderr = stderr
@@ -170,7 +192,7 @@ func (pc packerCmd) run(ctx context.Context, stdout, stderr *os.File) (cmdResult
 	// Best effort: the group is usually gone already, and the leak check
 	// after the run catches what survives.
 	_ = killProcessGroup(cmd)
-	res := cmdResult{exitCode: -1}
+	res := cmdResult{exitCode: -1, mark: mark}
 	if cmd.Process != nil {
 		res.pgid = cmd.Process.Pid
 	}

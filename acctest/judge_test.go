@@ -24,6 +24,19 @@ func succeededResult(t *testing.T) *Result {
 	return ParseMachineReadable(readCaptured(t, "two-builds.stdout"))
 }
 
+// registryRefusedResult is what Packer 1.16 prints, exiting 0, when the
+// registry fails the build's BUILD_RUNNING update: one error, no build.
+func registryRefusedResult(t *testing.T) *Result {
+	return ParseMachineReadable("1795289338,,ui,error,Error: hcp: failed to start build \"null.a\"\\n\\nsome detail\n" +
+		"1795289338,,ui,say,\\n==> Wait completed after 5 milliseconds\n" +
+		"1795289338,,ui,say,\\n==> Builds finished but no artifacts were created.\n")
+}
+
+func nothingBuiltResult(t *testing.T) *Result {
+	return ParseMachineReadable("1795289338,,ui,say,\\n==> Wait completed after 5 milliseconds\n" +
+		"1795289338,,ui,say,\\n==> Builds finished but no artifacts were created.\n")
+}
+
 func failing(msg string) Check { return CheckFunc(func(*Result) error { return errors.New(msg) }) }
 
 func TestJudgeStep(t *testing.T) {
@@ -46,7 +59,31 @@ func TestJudgeStep(t *testing.T) {
 			want: []string{`expected an error matching "exit status", found a successful build`}},
 		{name: "expected error matches", step: Step{ExpectError: regexp.MustCompile(`non-zero exit status: 3`)}, res: failedResult, log: protobufLog},
 		{name: "expected error does not match", step: Step{ExpectError: regexp.MustCompile(`disk full`)}, res: failedResult, log: protobufLog,
-			want: []string{`expected an error matching "disk full", found:`, "Script exited"}},
+			want: []string{`expected an error matching "disk full", found exit code 1 with errors:`, "Script exited"}},
+		// Packer 1.16 exits 0 when the registry refuses to start a build.
+		{name: "exit 0 with an error line and nothing built fails", step: Step{}, res: registryRefusedResult, log: protobufLog,
+			want: []string{"expected the build to succeed, found exit code 0 but 1 error(s) reported by Packer", `hcp: failed to start build "null.a"`}},
+		{name: "exit 0 with an error line matches ExpectError", step: Step{ExpectError: regexp.MustCompile(`failed to start build`)}, res: registryRefusedResult, log: protobufLog},
+		{name: "exit 0 with nothing built fails", step: Step{}, res: nothingBuiltResult, log: protobufLog,
+			want: []string{"exit code 0 but no build finished (Packer built nothing", "(no error output)"}},
+		{name: "nothing built passes with AllowNoBuilds", step: Step{AllowNoBuilds: true}, res: nothingBuiltResult, log: protobufLog},
+		{name: "a started build that never finished fails", step: Step{}, res: func(t *testing.T) *Result {
+			r := succeededResult(t)
+			r.Started = []string{"null.a", "null.b", "null.c"}
+			return r
+		}, log: protobufLog, want: []string{"build(s) null.c started and never finished"}},
+		{name: "a build's own error lines do not fail it", step: Step{}, res: func(t *testing.T) *Result {
+			r := ParseMachineReadable(readCaptured(t, "two-builds.stdout") + "1795289338,,ui,error,==> null.a: warning: something on stderr\n")
+			return r
+		}, log: protobufLog},
+		{name: "validate needs no build", step: Step{Command: CommandValidate}, res: func(t *testing.T) *Result {
+			return ParseMachineReadable("1795289338,,ui,say,The configuration is valid.\n")
+		}, log: noPluginLog},
+		{name: "validate failing", step: Step{Command: CommandValidate}, res: func(t *testing.T) *Result {
+			r := ParseMachineReadable(readCaptured(t, "config-error.stdout"))
+			r.ExitCode = 1
+			return r
+		}, log: noPluginLog, want: []string{"expected the validate to succeed, found exit code 1"}},
 		{name: "checks run on expected errors", step: Step{ExpectError: regexp.MustCompile(`exit status`), Checks: []Check{failing("wrong artifact")}}, res: failedResult, log: protobufLog,
 			want: []string{"check 1 (acctest.CheckFunc): wrong artifact"}},
 		{name: "every check runs", step: Step{Checks: []Check{failing("first"), ArtifactCount(2), failing("third")}}, res: succeededResult, log: protobufLog,

@@ -3,6 +3,7 @@
 package acctest
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,7 +18,10 @@ import (
 // stuck in the kernel.
 const leakWait = 10 * time.Second
 
-// pluginProcess is a live process whose executable is in a plugin directory.
+// pluginProcess is a live process left from a packer invocation: its
+// executable is in the plugin directory, or it carries the invocation's
+// process mark in its environment (any descendant of packer: plugins, the
+// commands they ran, what those started).
 type pluginProcess struct {
 	pid, pgid int
 	exe       string
@@ -28,10 +32,21 @@ func (p pluginProcess) String() string {
 }
 
 // pluginProcesses lists the live processes whose executable lies under dir.
-func pluginProcesses(dir string) ([]pluginProcess, error) {
+func pluginProcesses(dir string) ([]pluginProcess, error) { return leftovers(dir, "") }
+
+// leftovers lists the live processes whose executable lies under dir, or,
+// when mark is not empty, whose environment holds envProcessMark=mark. The
+// environment is what a process was started with, inherited by every
+// descendant that does not scrub it, so it finds descendants that left
+// packer's process group and were re-parented, whatever they run.
+func leftovers(dir, mark string) ([]pluginProcess, error) {
 	dir, err := filepath.EvalSymlinks(dir)
 	if err != nil {
 		return nil, err
+	}
+	var want []byte
+	if mark != "" {
+		want = []byte("\x00" + envProcessMark + "=" + mark + "\x00")
 	}
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
@@ -48,12 +63,23 @@ func pluginProcesses(dir string) ([]pluginProcess, error) {
 			continue // exited, a zombie, or not ours to inspect
 		}
 		exe = strings.TrimSuffix(exe, " (deleted)")
-		if !strings.HasPrefix(exe, dir+string(filepath.Separator)) {
+		if !strings.HasPrefix(exe, dir+string(filepath.Separator)) && !hasMark(pid, want) {
 			continue
 		}
 		out = append(out, pluginProcess{pid: pid, pgid: processGroupOf(pid), exe: exe})
 	}
 	return out, nil
+}
+
+func hasMark(pid int, want []byte) bool {
+	if want == nil {
+		return false
+	}
+	env, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "environ"))
+	if err != nil {
+		return false
+	}
+	return bytes.Contains(append([]byte{0}, env...), want)
 }
 
 // processGroupOf reads the process group from /proc/PID/stat, whose second
@@ -81,7 +107,12 @@ func processGroupOf(pid int) int {
 // It returns the ones that had left that group: they escaped the group kill
 // (a plugin that daemonised itself), which is a leak worth failing for.
 func reapPluginProcesses(dir string, pgid int) ([]pluginProcess, error) {
-	procs, err := pluginProcesses(dir)
+	return reapLeftovers(dir, "", pgid)
+}
+
+// reapLeftovers is reapPluginProcesses for every leftover (see leftovers).
+func reapLeftovers(dir, mark string, pgid int) ([]pluginProcess, error) {
+	procs, err := leftovers(dir, mark)
 	if err != nil || len(procs) == 0 {
 		return nil, err
 	}
@@ -95,7 +126,7 @@ func reapPluginProcesses(dir string, pgid int) ([]pluginProcess, error) {
 	}
 	deadline := time.Now().Add(leakWait)
 	for {
-		left, err := pluginProcesses(dir)
+		left, err := leftovers(dir, mark)
 		if err != nil {
 			return escaped, err
 		}
@@ -103,7 +134,7 @@ func reapPluginProcesses(dir string, pgid int) ([]pluginProcess, error) {
 			return escaped, nil
 		}
 		if time.Now().After(deadline) {
-			return escaped, fmt.Errorf("plugin processes survive SIGKILL: %v", left)
+			return escaped, fmt.Errorf("processes survive SIGKILL: %v", left)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

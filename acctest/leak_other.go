@@ -14,3 +14,6 @@ func pluginProcesses(dir string) ([]pluginProcess, error) { return nil, nil }
 
 // reapPluginProcesses does nothing where processes cannot be listed.
 func reapPluginProcesses(dir string, pgid int) ([]pluginProcess, error) { return nil, nil }
+
+// reapLeftovers does nothing where processes cannot be listed.
+func reapLeftovers(dir, mark string, pgid int) ([]pluginProcess, error) { return nil, nil }

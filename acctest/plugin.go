@@ -2,6 +2,9 @@ package acctest
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
@@ -9,8 +12,13 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"slices"
 	"strings"
 	"sync"
+	"time"
+
+	"github.com/gofrs/flock"
 
 	"github.com/example/packer-plugin-scaffolding/internal/gomod"
 )
@@ -112,12 +120,24 @@ func (p *Plugin) resolve() error {
 	return p.validate()
 }
 
-// builtPlugin is a plugin compiled and installed once per test process.
-// dir is a plugin directory laid out by `packer plugins install`, that runs
-// link into their own plugin directory.
+// pluginInfo is a plugin built and installed for the harness.
+type pluginInfo struct {
+	// Name is the plugin's name (packer-plugin-NAME).
+	Name string
+	// Binary is the built executable.
+	Binary string
+	// Dir is a plugin directory laid out by `packer plugins install`, that
+	// runs link into their own plugin directory.
+	Dir string
+	// Version and ProtocolVersion are what the plugin's describe reports;
+	// ProtocolVersion "v2" means it speaks protobuf.
+	Version, ProtocolVersion string
+}
+
+// builtPlugin is a plugin built and installed once per test process.
 type builtPlugin struct {
 	once sync.Once
-	dir  string
+	info *pluginInfo
 	err  error
 }
 
@@ -126,9 +146,11 @@ var (
 	plugins   = map[string]*builtPlugin{}
 )
 
-// ensurePlugin builds and installs p (resolved) once per process.
-func ensurePlugin(ctx context.Context, p *Plugin, pk *Packer) (string, error) {
-	key := strings.Join(append([]string{p.Dir, p.Name, p.Address, pk.Path}, p.BuildFlags...), "\x00")
+// ensurePlugin builds and installs p (resolved) once per process, into a
+// cache shared by every test process (see buildAndInstall).
+func ensurePlugin(ctx context.Context, p *Plugin, pk *Packer) (*pluginInfo, error) {
+	flags := p.buildFlags()
+	key := strings.Join(append([]string{p.Dir, p.Name, p.Address, pk.Path}, flags...), "\x00")
 	pluginsMu.Lock()
 	b, ok := plugins[key]
 	if !ok {
@@ -136,30 +158,98 @@ func ensurePlugin(ctx context.Context, p *Plugin, pk *Packer) (string, error) {
 		plugins[key] = b
 	}
 	pluginsMu.Unlock()
-	b.once.Do(func() { b.dir, b.err = buildAndInstall(ctx, p, pk) })
-	return b.dir, b.err
+	b.once.Do(func() { b.info, b.err = buildAndInstall(ctx, p, pk, flags) })
+	return b.info, b.err
 }
 
-func buildAndInstall(ctx context.Context, p *Plugin, pk *Packer) (string, error) {
-	proc, err := processDir()
+// buildFlags are the plugin's go build flags, plus -cover when the run
+// collects acceptance coverage.
+func (p *Plugin) buildFlags() []string {
+	flags := append([]string(nil), p.BuildFlags...)
+	if coverDir() != "" && !slices.Contains(flags, "-cover") {
+		flags = append(flags, "-cover")
+		if pkgs := os.Getenv(EnvCoverPkg); pkgs != "" {
+			flags = append(flags, "-coverpkg="+pkgs)
+		}
+	}
+	return flags
+}
+
+// pluginCacheDir is where the plugin p built with flags lives: one
+// directory per module directory, name, address, build flags and platform,
+// under the Packer cache (DefaultCacheDir), so every test process of a
+// `make testacc` shares it.
+func pluginCacheDir(p *Plugin, flags []string) (string, error) {
+	base, err := DefaultCacheDir()
 	if err != nil {
 		return "", err
 	}
-	work, err := os.MkdirTemp(proc, "plugin-"+p.Name+"-")
-	if err != nil {
-		return "", err
+	h := sha256.New()
+	for _, part := range append([]string{p.Dir, p.Name, p.Address, runtime.GOOS, runtime.GOARCH}, flags...) {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
 	}
-	bin := filepath.Join(work, exeName("packer-plugin-"+p.Name))
-	args := append([]string{"build", "-o", bin}, p.BuildFlags...)
+	return filepath.Join(base, "plugins", p.Name+"-"+hex.EncodeToString(h.Sum(nil))[:16]), nil
+}
+
+// buildAndInstall builds the plugin to a stable path in its cache
+// directory, under a file lock shared by all test processes. The go command
+// keys the binary by its sources: when nothing changed it neither compiles
+// nor links (the binary keeps its build ID and inode), so a second test
+// process pays well under a second. The installed layout is keyed by the
+// binary's digest and the Packer version, and made once.
+func buildAndInstall(ctx context.Context, p *Plugin, pk *Packer, flags []string) (*pluginInfo, error) {
+	cache, err := pluginCacheDir(p, flags)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cache, 0o755); err != nil {
+		return nil, fmt.Errorf("plugin cache: %w", err)
+	}
+	lock := flock.New(cache + ".lock")
+	if _, err := lock.TryLockContext(ctx, 50*time.Millisecond); err != nil {
+		return nil, fmt.Errorf("locking %s: %w", lock.Path(), err)
+	}
+	defer func() { _ = lock.Unlock() }()
+
+	bin := filepath.Join(cache, exeName("packer-plugin-"+p.Name))
+	args := append([]string{"build", "-o", bin}, flags...)
 	args = append(args, ".")
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = p.Dir
 	var out tailBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("building plugin %s in %s: go %s: %w\n%s", p.Name, p.Dir, strings.Join(args, " "), err, out.String())
+		return nil, fmt.Errorf("building plugin %s in %s: go %s: %w\n%s", p.Name, p.Dir, strings.Join(args, " "), err, out.String())
 	}
+	sum, err := fileSHA256(bin)
+	if err != nil {
+		return nil, err
+	}
+	info, err := describePlugin(ctx, bin)
+	if err != nil {
+		return nil, fmt.Errorf("plugin %s: %w", p.Name, err)
+	}
+	info.Name, info.Binary = p.Name, bin
+	info.Dir = filepath.Join(cache, "installed-"+sum[:16]+"-packer-"+pk.Version.String())
+	if _, err := os.Stat(info.Dir); err == nil {
+		return info, nil
+	}
+	if err := installPlugin(ctx, p, pk, bin, cache, info.Dir); err != nil {
+		return nil, err
+	}
+	removeStaleInstalls(cache, info.Dir)
+	return info, nil
+}
 
+// installPlugin runs `packer plugins install --path` into a temporary
+// directory beside dst and renames it to dst.
+func installPlugin(ctx context.Context, p *Plugin, pk *Packer, bin, cache, dst string) error {
+	work, err := os.MkdirTemp(cache, ".install-")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = os.RemoveAll(work) }()
 	dir := filepath.Join(work, "installed")
 	iso := filepath.Join(work, "install-env")
 	pc := packerCmd{
@@ -169,26 +259,69 @@ func buildAndInstall(ctx context.Context, p *Plugin, pk *Packer) (string, error)
 		Env:  isolatedEnv(os.Environ(), isolation{Root: iso, PluginDir: dir, LogPath: filepath.Join(iso, "packer.log")}, Protobuf, nil),
 	}
 	if err := mkdirs(iso, dir); err != nil {
-		return "", err
+		return err
 	}
 	stdout, err := createOutput(filepath.Join(iso, "stdout"))
 	if err != nil {
-		return "", err
+		return err
 	}
 	defer func() { _ = stdout.Close() }()
 	stderr, err := createOutput(filepath.Join(iso, "stderr"))
 	if err != nil {
-		return "", err
+		return err
 	}
 	defer func() { _ = stderr.Close() }()
 	res, err := pc.run(ctx, stdout, stderr)
 	if err != nil {
-		return "", fmt.Errorf("installing plugin %s: %w", p.Name, err)
+		return fmt.Errorf("installing plugin %s: %w", p.Name, err)
 	}
 	if res.exitCode != 0 {
-		return "", fmt.Errorf("installing plugin %s: packer %s exited %d:\n%s%s", p.Name, strings.Join(pc.Args, " "), res.exitCode, res.stdout, res.stderr)
+		return fmt.Errorf("installing plugin %s: packer %s exited %d:\n%s%s", p.Name, strings.Join(pc.Args, " "), res.exitCode, res.stdout, res.stderr)
 	}
-	return dir, nil
+	if err := os.Rename(dir, dst); err != nil {
+		return fmt.Errorf("plugin cache: %w", err)
+	}
+	return nil
+}
+
+// removeStaleInstalls removes installed layouts of earlier binaries that
+// nobody has used for a day (a test process that is still running links
+// from its own, which is at most as old as that process).
+func removeStaleInstalls(cache, keep string) {
+	entries, err := os.ReadDir(cache)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		p := filepath.Join(cache, e.Name())
+		if !e.IsDir() || p == keep || !strings.HasPrefix(e.Name(), "installed-") {
+			continue
+		}
+		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > 24*time.Hour {
+			_ = os.RemoveAll(p)
+		}
+	}
+}
+
+// describePlugin runs `<bin> describe` and reads what the harness needs.
+func describePlugin(ctx context.Context, bin string) (*pluginInfo, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "describe")
+	var stderr tailBuffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("%s describe: %w: %s", bin, err, stderr.String())
+	}
+	var d struct {
+		Version         string `json:"version"`
+		ProtocolVersion string `json:"protocol_version"`
+	}
+	if err := json.Unmarshal(out, &d); err != nil {
+		return nil, fmt.Errorf("%s describe: not JSON: %w: %q", bin, err, truncate(string(out), 200))
+	}
+	return &pluginInfo{Version: d.Version, ProtocolVersion: d.ProtocolVersion}, nil
 }
 
 // linkTree recreates the tree at from under to, hard-linking files (copying

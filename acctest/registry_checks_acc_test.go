@@ -1,6 +1,7 @@
 package acctest
 
 import (
+	"errors"
 	"regexp"
 	"strings"
 	"testing"
@@ -17,6 +18,8 @@ func TestAccRegistry_publish(t *testing.T) {
 	Test(t, Case{
 		Plugin:   fixture,
 		Registry: true,
+		// The top-level hcp_packer_registry block is Packer 1.13+.
+		PackerVersionChecks: []VersionCheck{SkipBelow(Version1_13)},
 		Steps: []Step{{
 			Template: `
 source "null" "a" {
@@ -55,6 +58,8 @@ func TestAccRegistry_ancestry(t *testing.T) {
 	Test(t, Case{
 		Plugin:   fixture,
 		Registry: true,
+		// The top-level hcp_packer_registry block is Packer 1.13+.
+		PackerVersionChecks: []VersionCheck{SkipBelow(Version1_13)},
 		Steps: []Step{
 			{
 				// The file builder publishes the target's base name as the
@@ -119,6 +124,8 @@ func TestAccRegistry_failedPublishFailsTheStep(t *testing.T) {
 	Test(t, Case{
 		Plugin:   fixture,
 		Registry: true,
+		// The top-level hcp_packer_registry block is Packer 1.13+.
+		PackerVersionChecks: []VersionCheck{SkipBelow(Version1_13)},
 		Steps: []Step{{
 			PreBuild: func(t testing.TB, run *Run, _ *Step) {
 				run.Registry().Fail(registry.OpUpdateBuild, 0, registry.CodeUnavailable, "registry is down").
@@ -143,5 +150,60 @@ build {
 				RegistryVersionStatus("acc-fault", registry.VersionFailed),
 			},
 		}},
+	})
+}
+
+// No false pass: when the registry refuses a build's BUILD_RUNNING update,
+// Packer 1.16 skips the build and still exits 0, with one error line. The
+// step must fail with what Packer said, and pass only when it expects that.
+func TestAccRegistry_refusedBuildFailsStep(t *testing.T) {
+	t.Parallel()
+	tmpl := `
+source "null" "a" {
+  communicator = "none"
+}
+
+hcp_packer_registry {
+  bucket_name = "acc-refused"
+}
+
+build {
+  sources = ["source.null.a"]
+}
+`
+	refuseRunning := func(t testing.TB, run *Run, _ *Step) {
+		run.Registry().Fail(registry.OpUpdateBuild, 0, registry.CodeInternal, "down-for-maintenance").
+			When(func(r registry.Request) bool { return strings.Contains(r.Body, string(registry.BuildRunning)) })
+	}
+	c := Case{
+		Plugin:   fixture,
+		Registry: true,
+		// The top-level hcp_packer_registry block is Packer 1.13+.
+		PackerVersionChecks: []VersionCheck{SkipBelow(Version1_13)},
+		Steps:               []Step{{Template: tmpl, PreBuild: refuseRunning}},
+	}
+	execBoth(t, c, func(t *testing.T, run *Run, err error) {
+		if err == nil {
+			t.Fatal("expected the step to fail: Packer built nothing, found it passed")
+		}
+		var skip *skipError
+		if errors.As(err, &skip) {
+			t.Skip(skip.reason)
+		}
+		for _, want := range []string{"step 1/1", "expected the build to succeed, found exit code", "down-for-maintenance"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("expected the failure to mention %q, found:\n%v", want, err)
+			}
+		}
+		if res := run.Results[0]; len(res.Finished) != 0 {
+			t.Errorf("expected no finished build, found %v", res.Finished)
+		}
+	})
+	// The same step passes when it expects the error.
+	expected := c
+	expected.Steps = []Step{{Template: tmpl, PreBuild: refuseRunning, ExpectError: regexp.MustCompile(`down-for-maintenance`)}}
+	t.Run("expected", func(t *testing.T) {
+		t.Parallel()
+		Test(t, expected)
 	})
 }

@@ -3,22 +3,36 @@ package acctest
 import (
 	"bufio"
 	"fmt"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// Result is what one step's `packer build -machine-readable` produced, parsed.
+// Result is what one step's packer command (run with -machine-readable)
+// produced, parsed.
 type Result struct {
 	// Step is the step's number, counting from 1.
 	Step int
 	// Mode is the wire mode the run used.
 	Mode WireMode
+	// Command is the packer command the step ran.
+	Command Command
 	// ExitCode is packer's exit status (-1 if it did not exit normally).
 	ExitCode int
 	// Builds names every build the output mentions ("null.example"), sorted.
 	Builds []string
+	// Started names the builds Packer started, in the order its log says
+	// so ("Starting build run: NAME"); empty for a Result only parsed from
+	// stdout, and for commands other than build.
+	Started []string
+	// Finished names the builds Packer reported as finished ("Build 'x'
+	// finished after ..."), in output order.
+	Finished []string
+	// Errored names the builds Packer reported as errored ("Build 'x'
+	// errored after ..."), in output order.
+	Errored []string
 	// Artifacts are the artifacts of the successful builds, per build in the
 	// order Packer reported them.
 	Artifacts []Artifact
@@ -67,6 +81,12 @@ type BuildError struct {
 	Build string
 	// Message is the error text.
 	Message string
+	// FromBuild is set when the line came from a running build's own UI
+	// (its text starts "==> NAME: "): a provisioner's stderr, a step's
+	// message. Packer prints such lines for problems a build recovers from
+	// as well, so they alone do not fail a step; a build that fails says so
+	// in a line of Packer's own.
+	FromBuild string
 }
 
 // UILine is one message Packer printed on its UI.
@@ -175,10 +195,15 @@ func ParseMachineReadable(stdout string) *Result {
 			u := UILine{Kind: l.Data[0], Text: l.Data[1]}
 			r.UI = append(r.UI, u)
 			if u.Kind == "error" {
-				r.Errors = append(r.Errors, BuildError{Build: l.Target, Message: u.Text})
+				r.Errors = append(r.Errors, BuildError{Build: l.Target, Message: u.Text, FromBuild: buildUIPrefix(u.Text)})
 			}
-			if name, ok := buildNameInStatus(u.Text); ok {
+			if name, status, ok := buildStatus(u.Text); ok {
 				builds[name] = true
+				if status == "finished" {
+					r.Finished = append(r.Finished, name)
+				} else {
+					r.Errored = append(r.Errored, name)
+				}
 			}
 		case "error":
 			if len(l.Data) > 0 {
@@ -215,19 +240,61 @@ func ParseMachineReadable(stdout string) *Result {
 	return r
 }
 
-// buildNameInStatus finds the build name in Packer's "Build 'x' finished
-// after ..." and "Build 'x' errored after ..." lines: a build without
-// artifacts or errors is named nowhere else.
-func buildNameInStatus(text string) (string, bool) {
+// buildStatus finds the build name and outcome ("finished" or "errored")
+// in Packer's "Build 'x' finished after ..." and "Build 'x' errored after
+// ..." lines: a build without artifacts or errors is named nowhere else.
+func buildStatus(text string) (name, status string, ok bool) {
 	rest, ok := strings.CutPrefix(text, "Build '")
 	if !ok {
-		return "", false
+		return "", "", false
 	}
-	name, rest, ok := strings.Cut(rest, "' ")
+	name, rest, ok = strings.Cut(rest, "' ")
 	if !ok {
-		return "", false
+		return "", "", false
 	}
-	return name, strings.HasPrefix(rest, "finished after") || strings.HasPrefix(rest, "errored after")
+	switch {
+	case strings.HasPrefix(rest, "finished after"):
+		return name, "finished", true
+	case strings.HasPrefix(rest, "errored after"):
+		return name, "errored", true
+	}
+	return "", "", false
+}
+
+// buildUIPrefix returns NAME when text is a line of a build's own UI,
+// "==> NAME: ..." (Packer's TargetedUI); build names are TYPE.NAME, which
+// tells them from Packer's own "==> Some builds ..." lines.
+func buildUIPrefix(text string) string {
+	m := buildUILine.FindStringSubmatch(text)
+	if m == nil {
+		return ""
+	}
+	return m[1]
+}
+
+var buildUILine = regexp.MustCompile(`^==> ([^\s:]+\.[^\s:]+): `)
+
+// startedBuilds reads the names of the builds Packer started from its log.
+func startedBuilds(log string) []string {
+	var out []string
+	for _, m := range startedLine.FindAllStringSubmatch(log, -1) {
+		out = append(out, m[1])
+	}
+	return out
+}
+
+var startedLine = regexp.MustCompile(`(?m)Starting build run: (\S+)\s*$`)
+
+// packerErrors are the errors Packer itself reported (not lines of a
+// build's own UI).
+func (r *Result) packerErrors() []BuildError {
+	var out []BuildError
+	for _, e := range r.Errors {
+		if e.FromBuild == "" {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // parseLine splits one machine-readable line. Packer escapes commas inside

@@ -2,6 +2,7 @@ package acctest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -33,8 +34,15 @@ type Run struct {
 	Packer *Packer
 	// Plugin is the plugin under test.
 	Plugin *Plugin
+	// Plugins are every plugin installed for the run: Plugin first, then
+	// Case.Plugins.
+	Plugins []*Plugin
 	// Results are the results of the steps run so far.
 	Results []*Result
+	// Values hand run-time values (ids, paths) from SetupRun and PreBuild
+	// to later steps, checks (through Result.Run) and CheckDestroy. Use Set
+	// and Value; they are safe for concurrent use.
+	values sync.Map
 
 	steps    int
 	tmpDir   string
@@ -122,10 +130,29 @@ func runContext(t testing.TB) context.Context {
 	return ctx
 }
 
+// Set stores a run-time value under key for later steps and checks.
+func (r *Run) Set(key string, v any) { r.values.Store(key, v) }
+
+// Value returns the run-time value stored under key, or nil.
+func (r *Run) Value(key string) any {
+	v, _ := r.values.Load(key)
+	return v
+}
+
+// Artifacts returns every artifact the run's steps made so far, in step
+// order (nil artifacts left out).
+func (r *Run) Artifacts() []Artifact {
+	var out []Artifact
+	for _, res := range r.Results {
+		out = append(out, res.ArtifactsFrom("")...)
+	}
+	return out
+}
+
 // execCase runs every step of the case in one wire mode. It uses t for temp
 // dirs, cleanups and logs only, and returns what went wrong, so that the
 // harness's own tests can run cases that must fail.
-func execCase(t testing.TB, c *Case, mode WireMode) (*Run, error) {
+func execCase(t testing.TB, c *Case, mode WireMode) (run *Run, err error) {
 	if err := c.validate(); err != nil {
 		return nil, fmt.Errorf("invalid acctest.Case: %w", err)
 	}
@@ -134,26 +161,40 @@ func execCase(t testing.TB, c *Case, mode WireMode) (*Run, error) {
 	if err != nil {
 		return nil, fmt.Errorf("no usable Packer: %w", err)
 	}
-	if reason := c.skipReason(pk.Version); reason != "" {
+	reason, err := c.versionVerdict(pk.Version)
+	if err != nil {
+		return nil, fmt.Errorf("Packer %s: %w", pk.Version, err)
+	}
+	if reason != "" {
 		return nil, &skipError{reason}
 	}
-	plugin := &Plugin{}
-	if c.Plugin != nil {
-		*plugin = *c.Plugin
+	if mode == Protobuf && pk.Version.Core().LessThan(Version1_12) {
+		// Known without building anything.
+		return nil, &skipError{wireModeSkip(mode, pk.Version, nil)}
 	}
-	if err := plugin.resolve(); err != nil {
-		return nil, fmt.Errorf("plugin under test: %w", err)
-	}
-	installed, err := ensurePlugin(ctx, plugin, pk)
+	plugins, infos, err := c.ensurePlugins(ctx, pk)
 	if err != nil {
 		return nil, err
 	}
-	run, err := newRun(t, c, mode, pk, plugin, installed)
+	if reason := wireModeSkip(mode, pk.Version, infos); reason != "" {
+		return nil, &skipError{reason}
+	}
+	run, err = newRun(t, c, mode, pk, plugins, infos)
 	if err != nil {
 		return nil, err
 	}
 	if c.Setup != nil {
 		c.Setup(t, run.Dir)
+	}
+	if c.SetupRun != nil {
+		c.SetupRun(t, run)
+	}
+	if c.CheckDestroy != nil {
+		defer func() {
+			if derr := c.CheckDestroy(t, run, run.Artifacts()); derr != nil {
+				err = errors.Join(err, fmt.Errorf("CheckDestroy: %w", derr))
+			}
+		}()
 	}
 	for i := range c.Steps {
 		step := c.Steps[i].clone()
@@ -170,9 +211,36 @@ func execCase(t testing.TB, c *Case, mode WireMode) (*Run, error) {
 	return run, nil
 }
 
+// ensurePlugins resolves, builds and installs every plugin of the case.
+func (c *Case) ensurePlugins(ctx context.Context, pk *Packer) ([]*Plugin, []*pluginInfo, error) {
+	all := []*Plugin{c.Plugin}
+	all = append(all, c.Plugins...)
+	var plugins []*Plugin
+	var infos []*pluginInfo
+	for i, cp := range all {
+		p := &Plugin{}
+		if cp != nil {
+			*p = *cp
+		}
+		if err := p.resolve(); err != nil {
+			if i == 0 {
+				return nil, nil, fmt.Errorf("plugin under test: %w", err)
+			}
+			return nil, nil, fmt.Errorf("Plugins[%d]: %w", i-1, err)
+		}
+		info, err := ensurePlugin(ctx, p, pk)
+		if err != nil {
+			return nil, nil, err
+		}
+		plugins = append(plugins, p)
+		infos = append(infos, info)
+	}
+	return plugins, infos, nil
+}
+
 // newRun lays out the run's directories, its plugin directory and Files,
 // and starts the registry if the case uses one.
-func newRun(t testing.TB, c *Case, mode WireMode, pk *Packer, plugin *Plugin, installed string) (*Run, error) {
+func newRun(t testing.TB, c *Case, mode WireMode, pk *Packer, plugins []*Plugin, infos []*pluginInfo) (*Run, error) {
 	root := t.TempDir()
 	if envTrue(os.Getenv(EnvKeep)) {
 		var err error
@@ -195,7 +263,8 @@ func newRun(t testing.TB, c *Case, mode WireMode, pk *Packer, plugin *Plugin, in
 		Dir:       filepath.Join(root, "work"),
 		PluginDir: filepath.Join(root, "plugins"),
 		Packer:    pk,
-		Plugin:    plugin,
+		Plugin:    plugins[0],
+		Plugins:   plugins,
 		steps:     len(c.Steps),
 		tmpDir:    tmp,
 		baseEnv:   os.Environ(),
@@ -204,8 +273,10 @@ func newRun(t testing.TB, c *Case, mode WireMode, pk *Packer, plugin *Plugin, in
 	if err := mkdirs(run.Dir, filepath.Join(root, "logs"), filepath.Join(root, "home"), filepath.Join(root, "config"), filepath.Join(root, "cache")); err != nil {
 		return nil, err
 	}
-	if err := linkTree(installed, run.PluginDir); err != nil {
-		return nil, fmt.Errorf("laying out plugin directory %s: %w", run.PluginDir, err)
+	for _, info := range infos {
+		if err := linkTree(info.Dir, run.PluginDir); err != nil {
+			return nil, fmt.Errorf("laying out plugin directory %s: %w", run.PluginDir, err)
+		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.Files)) {
 		p := filepath.Join(run.Dir, filepath.FromSlash(name))
@@ -242,7 +313,7 @@ func (r *Run) stepFiles(i int, s *Step) (stepFiles, error) {
 		log:    filepath.Join(logs, fmt.Sprintf("step%d.packer.log", i+1)),
 	}
 	if s.Template != "" {
-		f.template = filepath.Join(r.Dir, fmt.Sprintf("step%d.pkr.hcl", i+1))
+		f.template = filepath.Join(r.Dir, fmt.Sprintf("step%d%s", i+1, templateExt(s.Template)))
 		return f, nil
 	}
 	abs, err := filepath.Abs(s.TemplateFile)
@@ -253,9 +324,30 @@ func (r *Run) stepFiles(i int, s *Step) (stepFiles, error) {
 	return f, nil
 }
 
-// buildCmd describes step i's packer build without running it.
+// templateExt picks the file name extension that makes Packer read text
+// the way it is written: legacy JSON (a "builders" list) as .json, other
+// JSON as HCL2's JSON syntax (.pkr.json), anything else as HCL2.
+func templateExt(text string) string {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(text), &obj); err != nil {
+		return ".pkr.hcl"
+	}
+	if _, legacy := obj["builders"]; legacy {
+		return ".json"
+	}
+	return ".pkr.json"
+}
+
+// buildCmd describes step i's packer command without running it.
 func (r *Run) buildCmd(i int, s *Step, f stepFiles) packerCmd {
-	args := []string{"build", "-machine-readable", "-color=false"}
+	cmd := s.command()
+	args := []string{string(cmd), "-machine-readable"}
+	switch cmd {
+	case CommandBuild:
+		args = append(args, "-color=false")
+	case CommandFmt:
+		args = append(args, "-check")
+	}
 	for _, k := range slices.Sorted(maps.Keys(s.Vars)) {
 		args = append(args, "-var", k+"="+s.Vars[k])
 	}
@@ -310,6 +402,7 @@ func (r *Run) runStep(ctx context.Context, i int, s *Step) (*Result, error) {
 	res := ParseMachineReadable(out.stdout)
 	res.Step, res.Mode, res.ExitCode = i+1, r.Mode, out.exitCode
 	res.Stderr, res.Dir, res.LogPath = out.stderr, r.Dir, f.log
+	res.Command = s.command()
 	res.run = r
 	r.Results = append(r.Results, res)
 
@@ -317,18 +410,20 @@ func (r *Run) runStep(ctx context.Context, i int, s *Step) (*Result, error) {
 		return res, fmt.Errorf("%s: %w\n%s", prefix, runErr, describeOutputs(pc, res))
 	}
 	log, _ := os.ReadFile(f.log)
+	res.Started = startedBuilds(string(log))
 	if err := judgeStep(s, res, string(log), out.interrupted); err != nil {
 		return res, fmt.Errorf("%s: %w\n%s", prefix, err, describeOutputs(pc, res))
 	}
 	return res, nil
 }
 
-// runReaping runs the command, then makes sure no process from pluginDir
-// is left; a plugin process that escaped packer's process group is an
-// error.
+// runReaping runs the command, then makes sure no process of it is left:
+// none from pluginDir and no descendant of packer (any process carrying
+// its mark). One that escaped packer's process group (its own group or
+// session, so the group kill missed it) is killed and is an error.
 func (pc packerCmd) runReaping(ctx context.Context, stdoutW, stderrW *os.File, pluginDir string) (cmdResult, error) {
 	res, err := pc.run(ctx, stdoutW, stderrW)
-	escaped, reapErr := reapPluginProcesses(pluginDir, res.pgid)
+	escaped, reapErr := reapLeftovers(pluginDir, res.mark, res.pgid)
 	if err != nil {
 		return res, err
 	}
@@ -336,7 +431,7 @@ func (pc packerCmd) runReaping(ctx context.Context, stdoutW, stderrW *os.File, p
 		return res, reapErr
 	}
 	if len(escaped) > 0 {
-		return res, fmt.Errorf("plugin processes outlived packer outside its process group (killed now): %v", escaped)
+		return res, fmt.Errorf("processes outlived packer outside its process group (killed now; a plugin must stop what it starts): %v", escaped)
 	}
 	return res, nil
 }
@@ -357,13 +452,14 @@ func judgeStep(s *Step, res *Result, log string, interrupted error) error {
 	if m := pluginCrash.FindString(log); m != "" {
 		errs = append(errs, fmt.Errorf("a plugin crashed: %s", strings.TrimSpace(m)))
 	}
+	failure := stepFailure(s, res)
 	switch {
-	case s.ExpectError == nil && res.ExitCode != 0:
-		errs = append(errs, fmt.Errorf("expected the build to succeed, found exit code %d with errors:\n%s", res.ExitCode, indent(errorSummary(res))))
-	case s.ExpectError != nil && res.ExitCode == 0:
-		errs = append(errs, fmt.Errorf("expected an error matching %q, found a successful build", s.ExpectError))
+	case s.ExpectError == nil && failure != "":
+		errs = append(errs, fmt.Errorf("expected the %s to succeed, found %s:\n%s", s.command(), failure, indent(errorSummary(res))))
+	case s.ExpectError != nil && failure == "":
+		errs = append(errs, fmt.Errorf("expected an error matching %q, found a successful %s", s.ExpectError, s.command()))
 	case s.ExpectError != nil && !s.ExpectError.MatchString(res.ErrorText()):
-		errs = append(errs, fmt.Errorf("expected an error matching %q, found:\n%s", s.ExpectError, indent(errorSummary(res))))
+		errs = append(errs, fmt.Errorf("expected an error matching %q, found %s:\n%s", s.ExpectError, failure, indent(errorSummary(res))))
 	}
 	if err := checkWireMode(res.Mode, log); err != nil {
 		errs = append(errs, err)
@@ -393,6 +489,39 @@ func checkWireMode(mode WireMode, log string) error {
 		}
 	}
 	return nil
+}
+
+// stepFailure says how Packer failed the step, or "" when it succeeded: it
+// exited 0, reported no error of its own, and (for a build) every build it
+// started finished, and at least one did. Packer's exit code alone is not
+// enough: Packer 1.16 exits 0 when the registry refuses to start a build,
+// having built nothing, with only an error line to say so.
+func stepFailure(s *Step, res *Result) string {
+	if res.ExitCode != 0 {
+		return fmt.Sprintf("exit code %d with errors", res.ExitCode)
+	}
+	if errs := res.packerErrors(); len(errs) > 0 {
+		return fmt.Sprintf("exit code 0 but %d error(s) reported by Packer", len(errs))
+	}
+	if s.command() != CommandBuild {
+		return ""
+	}
+	if len(res.Errored) > 0 {
+		return fmt.Sprintf("exit code 0 but build(s) %s errored", strings.Join(res.Errored, ", "))
+	}
+	var unfinished []string
+	for _, b := range res.Started {
+		if !slices.Contains(res.Finished, b) {
+			unfinished = append(unfinished, b)
+		}
+	}
+	if len(unfinished) > 0 {
+		return fmt.Sprintf("exit code 0 but build(s) %s started and never finished", strings.Join(unfinished, ", "))
+	}
+	if len(res.Finished) == 0 && !s.AllowNoBuilds {
+		return "exit code 0 but no build finished (Packer built nothing; set AllowNoBuilds if that is expected)"
+	}
+	return ""
 }
 
 func errorSummary(res *Result) string {
