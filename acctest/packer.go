@@ -21,13 +21,20 @@ import (
 )
 
 // PackerVersion is the Packer version the harness installs when it finds no
-// usable Packer. A fork bumps it (with PackerConstraint) to test against a
-// newer Packer.
+// usable Packer and PACKER_ACC_VERSION does not name another. A fork bumps
+// it to test against a newer Packer by default.
 var PackerVersion = "1.16.0"
 
+// MinPackerVersion is the oldest Packer the plugin declares it supports;
+// the acceptance suite passes (or skips with reasons) there and on
+// PackerVersion, and CI runs both. 1.11 is the last Packer that speaks only
+// gob to plugins.
+var MinPackerVersion = "1.11.0"
+
 // PackerConstraint is the range of Packer versions the harness accepts from
-// PACKER_BIN or PATH. PackerVersion must satisfy it.
-var PackerConstraint = "~> 1.16.0"
+// PACKER_BIN and PACKER_ACC_VERSION: the plugin's minimum. A case that needs
+// a newer Packer says so with PackerVersionChecks.
+var PackerConstraint = ">= " + MinPackerVersion
 
 // PackerModule is the Go module Packer is built from when it is installed.
 const PackerModule = "github.com/hashicorp/packer"
@@ -39,6 +46,9 @@ const (
 	// EnvPackerBin names the Packer binary to use; it must exist and satisfy
 	// PackerConstraint.
 	EnvPackerBin = "PACKER_BIN"
+	// EnvPackerVersion selects the Packer version to find or install instead
+	// of PackerVersion (make testacc/packer/example PACKER_ACC_VERSION=1.11.2).
+	EnvPackerVersion = "PACKER_ACC_VERSION"
 	// EnvCacheDir overrides where installed Packer binaries are cached.
 	EnvCacheDir = "PACKER_ACC_CACHE_DIR"
 	// EnvKeep keeps each run's directory (work dir, logs) after the test when
@@ -51,9 +61,13 @@ type PackerSource string
 
 // The places EnsurePacker looks, in order.
 const (
-	FromEnv     PackerSource = EnvPackerBin
-	FromCache   PackerSource = "cache"
-	FromPath    PackerSource = "PATH"
+	FromEnv   PackerSource = EnvPackerBin
+	FromCache PackerSource = "cache"
+	FromPath  PackerSource = "PATH"
+	// FromRelease is a verified official release, just downloaded.
+	FromRelease PackerSource = "release"
+	// FromInstall is a Packer just built from its Go module, the fallback
+	// when the release site cannot be reached.
 	FromInstall PackerSource = "install"
 )
 
@@ -86,8 +100,12 @@ func (e *VersionMismatchError) Error() string {
 
 // EnsureOptions tunes EnsurePacker. The zero value uses the package defaults.
 type EnsureOptions struct {
-	// Version is the version to install; default PackerVersion.
+	// Version is the version to find or install; default
+	// $PACKER_ACC_VERSION, else PackerVersion.
 	Version string
+	// ReleasesURL is the release mirror; default $PACKER_ACC_RELEASES_URL,
+	// else DefaultReleasesURL.
+	ReleasesURL string
 	// Constraint is the accepted range; default PackerConstraint.
 	Constraint string
 	// CacheDir holds installed binaries; default DefaultCacheDir().
@@ -101,6 +119,11 @@ type EnsureOptions struct {
 	getenv   func(string) string
 	lookPath func(string) (string, error)
 	goBin    string
+	// releaseKey replaces HashiCorp's release signing key (tests sign
+	// their mirror with a key of their own); progressEvery is the interval
+	// of "still working" lines.
+	releaseKey    string
+	progressEvery time.Duration
 }
 
 // DefaultCacheDir is where installed Packer binaries are cached:
@@ -121,11 +144,15 @@ func defaultCacheDir(getenv func(string) string) (string, error) {
 }
 
 // EnsurePacker returns a Packer binary satisfying the constraint. It tries,
-// in order: $PACKER_BIN (which must exist and fit, or it is an error), a
-// cached install of the pinned version, `packer` on PATH if its version fits,
-// and finally installs the pinned version into the cache by building it from
-// its Go module, which needs only the go command. Concurrent callers, in this
-// process or others, build it once.
+// in order: $PACKER_BIN (any version that fits the constraint, or it is an
+// error), a cached install of the selected version (PACKER_ACC_VERSION or
+// PackerVersion), `packer` on PATH if it is that version, and finally
+// installs that version into the cache: the official release through
+// hc-install (zip checked against SHA256SUMS, SHA256SUMS against
+// HashiCorp's signature; PACKER_ACC_RELEASES_URL for a mirror), or, when
+// the release site cannot be reached (said within seconds), by building it
+// from its Go module, with a progress line at least every 10 seconds.
+// Concurrent callers, in this process or others, install it once.
 func EnsurePacker(ctx context.Context, opts EnsureOptions) (*Packer, error) {
 	e, err := newEnsurer(opts)
 	if err != nil {
@@ -142,17 +169,23 @@ type ensurer struct {
 }
 
 func newEnsurer(opts EnsureOptions) (*ensurer, error) {
+	if opts.getenv == nil {
+		opts.getenv = os.Getenv
+	}
+	if opts.Version == "" {
+		opts.Version = opts.getenv(EnvPackerVersion)
+	}
 	if opts.Version == "" {
 		opts.Version = PackerVersion
+	}
+	if opts.progressEvery == 0 {
+		opts.progressEvery = 10 * time.Second
 	}
 	if opts.Constraint == "" {
 		opts.Constraint = PackerConstraint
 	}
 	if opts.Progress == nil {
 		opts.Progress = io.Discard
-	}
-	if opts.getenv == nil {
-		opts.getenv = os.Getenv
 	}
 	if opts.lookPath == nil {
 		opts.lookPath = exec.LookPath
@@ -169,7 +202,7 @@ func newEnsurer(opts EnsureOptions) (*ensurer, error) {
 		return nil, fmt.Errorf("packer version constraint %q: %w", opts.Constraint, err)
 	}
 	if !constraint.Check(pinned) {
-		return nil, fmt.Errorf("packer version %s does not satisfy the constraint %q it is pinned for", pinned, opts.Constraint)
+		return nil, fmt.Errorf("packer version %s is outside the supported range %q (PackerConstraint)", pinned, opts.Constraint)
 	}
 	if opts.CacheDir == "" {
 		if opts.CacheDir, err = defaultCacheDir(opts.getenv); err != nil {
@@ -210,10 +243,14 @@ func (e *ensurer) ensure(ctx context.Context) (*Packer, error) {
 	}
 	if bin, err := e.opts.lookPath("packer"); err == nil {
 		p, err := e.check(ctx, bin, FromPath)
-		if err == nil {
+		switch {
+		case err != nil:
+			e.progressf("not using packer from PATH: %v", err)
+		case !p.Version.Equal(e.pinned):
+			e.progressf("not using packer from PATH: %s is version %s, not the selected %s (set %s=%s to use it)", p.Path, p.Version, e.pinned, EnvPackerBin, p.Path)
+		default:
 			return p, nil
 		}
-		e.progressf("not using packer from PATH: %v", err)
 	}
 	return e.install(ctx)
 }
@@ -281,34 +318,38 @@ func (e *ensurer) install(ctx context.Context) (*Packer, error) {
 	if p, ok := e.cached(ctx); ok {
 		return p, nil
 	}
-	e.progressf("installing Packer %s into %s: building %s@v%s (several minutes the first time)", e.pinned, dir, PackerModule, e.pinned)
-
-	// The build happens under the cache dir so the final rename stays on one
-	// file system.
+	// The install happens under the cache dir so the final rename stays on
+	// one file system.
 	work, err := os.MkdirTemp(filepath.Dir(dir), ".build-")
 	if err != nil {
 		return nil, fmt.Errorf("packer cache: %w", err)
 	}
 	defer func() { _ = os.RemoveAll(work) }()
 
-	modDir, err := e.downloadModule(ctx, work)
-	if err != nil {
+	e.progressf("installing Packer %s into %s", e.pinned, dir)
+	src := FromRelease
+	built, err := e.installRelease(ctx, work)
+	var unavailable *releaseUnavailableError
+	switch {
+	case errors.As(err, &unavailable):
+		e.progressf("%v", err)
+		e.progressf("building Packer %s from %s@v%s instead (several minutes the first time)", e.pinned, PackerModule, e.pinned)
+		src = FromInstall
+		stop := e.ticker(fmt.Sprintf("building Packer %s from its Go module", e.pinned))
+		built, err = e.buildFromModule(ctx, work)
+		stop()
+		if err != nil {
+			return nil, err
+		}
+	case err != nil:
 		return nil, err
-	}
-	src := filepath.Join(work, "src")
-	if err := copyTreeWritable(modDir, src); err != nil {
-		return nil, fmt.Errorf("copying %s: %w", modDir, err)
-	}
-	built := filepath.Join(work, exeName("packer"))
-	if err := e.goCommand(ctx, src, nil, "build", "-o", built, "."); err != nil {
-		return nil, fmt.Errorf("building packer from %s@v%s: %w", PackerModule, e.pinned, err)
 	}
 	v, err := PackerVersionOf(ctx, built)
 	if err != nil {
 		return nil, fmt.Errorf("checking the packer just built: %w", err)
 	}
 	if !v.Equal(e.pinned) {
-		return nil, &VersionMismatchError{Path: built, Source: FromInstall, Found: v, Constraint: "= " + e.pinned.String()}
+		return nil, &VersionMismatchError{Path: built, Source: src, Found: v, Constraint: "= " + e.pinned.String()}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("packer cache: %w", err)
@@ -316,8 +357,26 @@ func (e *ensurer) install(ctx context.Context) (*Packer, error) {
 	if err := os.Rename(built, e.binPath); err != nil {
 		return nil, fmt.Errorf("packer cache: %w", err)
 	}
-	e.progressf("installed Packer %s at %s", v, e.binPath)
-	return &Packer{Path: e.binPath, Version: v, Source: FromInstall}, nil
+	e.progressf("installed Packer %s at %s (%s)", v, e.binPath, src)
+	return &Packer{Path: e.binPath, Version: v, Source: src}, nil
+}
+
+// buildFromModule builds Packer from its Go module in work and returns the
+// binary's path.
+func (e *ensurer) buildFromModule(ctx context.Context, work string) (string, error) {
+	modDir, err := e.downloadModule(ctx, work)
+	if err != nil {
+		return "", err
+	}
+	src := filepath.Join(work, "src")
+	if err := copyTreeWritable(modDir, src); err != nil {
+		return "", fmt.Errorf("copying %s: %w", modDir, err)
+	}
+	built := filepath.Join(work, exeName("packer"))
+	if err := e.goCommand(ctx, src, nil, "build", "-o", built, "."); err != nil {
+		return "", fmt.Errorf("building packer from %s@v%s: %w", PackerModule, e.pinned, err)
+	}
+	return built, nil
 }
 
 // downloadModule fetches Packer's module into the module cache and returns

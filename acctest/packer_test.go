@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -98,9 +99,10 @@ func (f *fakeGo) builds(t *testing.T) int {
 // ensureOpts isolates EnsurePacker from the real environment and PATH.
 func ensureOpts(t *testing.T, env map[string]string, pathPacker string, g *fakeGo) EnsureOptions {
 	opts := EnsureOptions{
-		CacheDir: t.TempDir(),
-		Progress: &syncBuffer{},
-		getenv:   func(k string) string { return env[k] },
+		CacheDir:    t.TempDir(),
+		ReleasesURL: unreachableURL(t),
+		Progress:    &syncBuffer{},
+		getenv:      func(k string) string { return env[k] },
 		lookPath: func(string) (string, error) {
 			if pathPacker == "" {
 				return "", errors.New("not on PATH")
@@ -114,6 +116,18 @@ func ensureOpts(t *testing.T, env map[string]string, pathPacker string, g *fakeG
 		opts.goBin = filepath.Join(t.TempDir(), "no-go-here")
 	}
 	return opts
+}
+
+// unreachableURL is a local address nothing listens on: the release site
+// of a machine without internet.
+func unreachableURL(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := "http://" + l.Addr().String()
+	_ = l.Close()
+	return u
 }
 
 type syncBuffer struct {
@@ -141,7 +155,7 @@ func TestEnsurePacker_packerBin(t *testing.T) {
 	requireShell(t)
 	dir := t.TempDir()
 	good := writeFakePacker(t, filepath.Join(dir, "good"), "1.16.2")
-	old := writeFakePacker(t, filepath.Join(dir, "old"), "1.11.0")
+	old := writeFakePacker(t, filepath.Join(dir, "old"), "1.10.5")
 
 	opts := ensureOpts(t, map[string]string{EnvPackerBin: good}, old, nil)
 	// A fitting cached install does not win over PACKER_BIN.
@@ -154,11 +168,18 @@ func TestEnsurePacker_packerBin(t *testing.T) {
 	opts = ensureOpts(t, map[string]string{EnvPackerBin: old}, good, nil)
 	_, err = EnsurePacker(t.Context(), opts)
 	var mismatch *VersionMismatchError
-	if !errors.As(err, &mismatch) || mismatch.Found.String() != "1.11.0" || mismatch.Constraint != "~> 1.16.0" || mismatch.Source != FromEnv || mismatch.Path != old {
-		t.Fatalf("expected a version mismatch for 1.11.0, found %v", err)
+	if !errors.As(err, &mismatch) || mismatch.Found.String() != "1.10.5" || mismatch.Constraint != ">= 1.11.0" || mismatch.Source != FromEnv || mismatch.Path != old {
+		t.Fatalf("expected a version mismatch for 1.10.5, found %v", err)
 	}
-	if !strings.Contains(err.Error(), "PACKER_BIN="+old) || !strings.Contains(err.Error(), "is version 1.11.0, expected ~> 1.16.0") {
+	if !strings.Contains(err.Error(), "PACKER_BIN="+old) || !strings.Contains(err.Error(), "is version 1.10.5, expected >= 1.11.0") {
 		t.Errorf("expected the error to name PACKER_BIN and both versions, found %v", err)
+	}
+
+	// Any version the plugin supports is accepted: the oldest too.
+	oldest := writeFakePacker(t, filepath.Join(dir, "oldest"), "1.11.2")
+	opts = ensureOpts(t, map[string]string{EnvPackerBin: oldest}, good, nil)
+	if p, err = EnsurePacker(t.Context(), opts); err != nil || p.Version.String() != "1.11.2" {
+		t.Fatalf("expected PACKER_BIN at 1.11.2 accepted, found %+v, %v", p, err)
 	}
 
 	// A bare name is looked up on PATH.
@@ -176,7 +197,7 @@ func TestEnsurePacker_packerBin(t *testing.T) {
 func TestEnsurePacker_order(t *testing.T) {
 	requireShell(t)
 	dir := t.TempDir()
-	onPath := writeFakePacker(t, filepath.Join(dir, "path", "packer"), "1.16.1")
+	onPath := writeFakePacker(t, filepath.Join(dir, "path", "packer"), "1.16.0")
 
 	// The cached pinned install comes before PATH.
 	opts := ensureOpts(t, nil, onPath, nil)
@@ -186,7 +207,7 @@ func TestEnsurePacker_order(t *testing.T) {
 		t.Fatalf("expected the cached %s, found %+v, %v", cached, p, err)
 	}
 
-	// Without a cache, a fitting PATH packer is used.
+	// Without a cache, a PATH packer of the selected version is used.
 	opts = ensureOpts(t, nil, onPath, nil)
 	p, err = EnsurePacker(t.Context(), opts)
 	if err != nil || p.Path != onPath || p.Source != FromPath {
@@ -220,7 +241,8 @@ func TestEnsurePacker_install(t *testing.T) {
 		t.Errorf("expected 1.16.0 installed at %s, found %+v", cachedPath(opts), p)
 	}
 	progress := opts.Progress.(*syncBuffer).String()
-	for _, want := range []string{"not using packer from PATH", "is version 1.10.0, expected ~> 1.16.0", "installing Packer 1.16.0", "compiled", "installed Packer 1.16.0"} {
+	for _, want := range []string{"not using packer from PATH", "is version 1.10.0, expected >= 1.11.0", "installing Packer 1.16.0",
+		"cannot reach the Packer release at " + opts.ReleasesURL, "building Packer 1.16.0 from github.com/hashicorp/packer@v1.16.0 instead", "compiled", "installed Packer 1.16.0"} {
 		if !strings.Contains(progress, want) {
 			t.Errorf("expected progress to mention %q, found:\n%s", want, progress)
 		}
@@ -285,7 +307,7 @@ func TestEnsurePacker_installFailures(t *testing.T) {
 	})
 	t.Run("download fails", func(t *testing.T) {
 		opts := ensureOpts(t, nil, "", newFakeGo(t, "1.16.0"))
-		opts.Version, opts.Constraint = "1.16.5", "~> 1.16.0"
+		opts.Version = "1.16.5"
 		_, err := EnsurePacker(t.Context(), opts)
 		if err == nil || !strings.Contains(err.Error(), "downloading github.com/hashicorp/packer@v1.16.5: unexpected module github.com/hashicorp/packer@v1.16.5") {
 			t.Fatalf("expected the module error, found %v", err)
@@ -308,9 +330,28 @@ func TestEnsurePacker_installFailures(t *testing.T) {
 	})
 }
 
+// PACKER_ACC_VERSION selects the version looked for in the cache and
+// installed, cached apart from the pinned one.
+func TestEnsurePacker_versionFromEnv(t *testing.T) {
+	requireShell(t)
+	opts := ensureOpts(t, map[string]string{EnvPackerVersion: "1.12.0"}, "", nil)
+	writeFakePacker(t, cachedPath(opts), "1.16.0")
+	want := filepath.Join(opts.CacheDir, "packer_1.12.0_"+runtime.GOOS+"_"+runtime.GOARCH, "packer")
+	writeFakePacker(t, want, "1.12.0")
+	p, err := EnsurePacker(t.Context(), opts)
+	if err != nil || p.Path != want || p.Version.String() != "1.12.0" || p.Source != FromCache {
+		t.Fatalf("expected the cached 1.12.0 at %s, found %+v, %v", want, p, err)
+	}
+	opts = ensureOpts(t, map[string]string{EnvPackerVersion: "1.9.0"}, "", nil)
+	if _, err := EnsurePacker(t.Context(), opts); err == nil || !strings.Contains(err.Error(), "1.9.0 is outside the supported range") {
+		t.Fatalf("expected PACKER_ACC_VERSION=1.9.0 refused, found %v", err)
+	}
+}
+
 func TestEnsurePacker_badPin(t *testing.T) {
 	for _, tc := range []struct{ version, constraint, want string }{
-		{"1.17.0", "~> 1.16.0", `packer version 1.17.0 does not satisfy the constraint "~> 1.16.0"`},
+		{"1.10.0", "", `packer version 1.10.0 is outside the supported range ">= 1.11.0"`},
+		{"1.17.0", "~> 1.16.0", `packer version 1.17.0 is outside the supported range "~> 1.16.0"`},
 		{"one", "~> 1.16.0", `packer version "one"`},
 		{"1.16.0", "about 1.16", `packer version constraint "about 1.16"`},
 	} {

@@ -1,10 +1,14 @@
 // Command ensure-packer finds or installs the Packer version the acceptance
-// tests pin (acctest.PackerVersion), reporting progress on stderr and
-// printing the binary's path as the last line of stdout:
+// tests use (PACKER_ACC_VERSION, default acctest.PackerVersion), reporting
+// progress on stderr and printing the binary's path as the last line of
+// stdout:
 //
 //	packer=$(go run ./acctest/cmd/ensure-packer | tail -n 1)
 //
-// It honours PACKER_BIN and PACKER_ACC_CACHE_DIR as the tests do.
+// It installs the verified official release (PACKER_ACC_RELEASES_URL for a
+// mirror), or builds Packer from its Go module when the release site cannot
+// be reached. It honours PACKER_BIN and PACKER_ACC_CACHE_DIR as the tests
+// do.
 package main
 
 import (
