@@ -346,7 +346,9 @@ func (r *Run) buildCmd(i int, s *Step, f stepFiles) packerCmd {
 	case CommandBuild:
 		args = append(args, "-color=false")
 	case CommandFmt:
-		args = append(args, "-check")
+		// fmt prints nothing in machine-readable mode, not even the files
+		// it would change; plainly, it lists them.
+		args = []string{string(cmd), "-check"}
 	}
 	for _, k := range slices.Sorted(maps.Keys(s.Vars)) {
 		args = append(args, "-var", k+"="+s.Vars[k])
@@ -404,6 +406,11 @@ func (r *Run) runStep(ctx context.Context, i int, s *Step) (*Result, error) {
 	res.Stderr, res.Dir, res.LogPath = out.stderr, r.Dir, f.log
 	res.Command = s.command()
 	res.run = r
+	if res.Command == CommandFmt && res.ExitCode != 0 {
+		for _, file := range res.Unparsed {
+			res.Errors = append(res.Errors, BuildError{Message: "not formatted (packer fmt -check): " + file})
+		}
+	}
 	r.Results = append(r.Results, res)
 
 	if runErr != nil {

@@ -1,0 +1,4 @@
+source "null" "a" {
+communicator="none"
+}
+build { sources = ["source.null.a"] }
