@@ -377,6 +377,19 @@ func TestAccHarness_escapedPluginProcessFails(t *testing.T) {
 	})
 }
 
+// Any descendant of the build that outlives it is found, whatever it runs:
+// here `sleep` in a session of its own, started by the plugin.
+func TestAccHarness_leftoverDescendantFails(t *testing.T) {
+	t.Parallel()
+	requireProcessListing(t)
+	c := Case{Plugin: fixture, Steps: []Step{{Template: nullSource(`linger = "descendant"`)}}}
+	execBoth(t, c, func(t *testing.T, run *Run, err error) {
+		if err == nil || !strings.Contains(err.Error(), "outlived packer outside its process group") || !strings.Contains(err.Error(), "sleep") {
+			t.Fatalf("expected the leftover sleep to fail the run, found %v", err)
+		}
+	})
+}
+
 // Cancelling the context interrupts packer, which stops its plugins; none
 // is left behind.
 func TestAccHarness_cancel(t *testing.T) {

@@ -56,3 +56,37 @@ func TestReapPluginProcesses(t *testing.T) {
 		t.Errorf("expected nothing from an empty dir, found %v, %v", procs, err)
 	}
 }
+
+// A process that carries the invocation's mark is found wherever its
+// executable lives; one without it, or with another mark, is left alone.
+func TestReapLeftovers_mark(t *testing.T) {
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Skip("no sleep command")
+	}
+	start := func(mark string) *exec.Cmd {
+		cmd := exec.Command(sleep, "600")
+		cmd.Env = append(os.Environ(), envProcessMark+"="+mark)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		return cmd
+	}
+	mine := start("mine")
+	other := start("other")
+	// Reap the killed child so it does not linger as a zombie, which the
+	// listing skips anyway.
+	go func() { _ = mine.Wait() }()
+	escaped, err := reapLeftovers(t.TempDir(), "mine", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(escaped) != 1 || escaped[0].pid != mine.Process.Pid {
+		t.Fatalf("expected only pid %d found, found %v", mine.Process.Pid, escaped)
+	}
+	if err := other.Process.Signal(syscall.Signal(0)); err != nil {
+		t.Errorf("expected the process with another mark left running, found %v", err)
+	}
+}
