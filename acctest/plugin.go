@@ -212,6 +212,10 @@ func buildAndInstall(ctx context.Context, p *Plugin, pk *Packer, flags []string)
 	}
 	defer func() { _ = lock.Unlock() }()
 
+	session := os.Getenv(EnvBuildSession)
+	if info, ok := readBuildStamp(cache, session, pk); ok {
+		return info, nil
+	}
 	bin := filepath.Join(cache, exeName("packer-plugin-"+p.Name))
 	args := append([]string{"build", "-o", bin}, flags...)
 	args = append(args, ".")
@@ -232,14 +236,62 @@ func buildAndInstall(ctx context.Context, p *Plugin, pk *Packer, flags []string)
 	}
 	info.Name, info.Binary = p.Name, bin
 	info.Dir = filepath.Join(cache, "installed-"+sum[:16]+"-packer-"+pk.Version.String())
-	if _, err := os.Stat(info.Dir); err == nil {
-		return info, nil
+	if _, err := os.Stat(info.Dir); err != nil {
+		if err := installPlugin(ctx, p, pk, bin, cache, info.Dir); err != nil {
+			return nil, err
+		}
+		removeStaleInstalls(cache, info.Dir)
 	}
-	if err := installPlugin(ctx, p, pk, bin, cache, info.Dir); err != nil {
-		return nil, err
-	}
-	removeStaleInstalls(cache, info.Dir)
+	writeBuildStamp(cache, session, pk, info)
 	return info, nil
+}
+
+// EnvBuildSession names one run of the whole suite (make testacc sets it
+// to a fresh value): within a session the sources do not change, so the
+// first test process to build a plugin records it, and the others use it
+// without even asking the go command, which costs half a second per
+// process for a large plugin.
+const EnvBuildSession = "PACKER_ACC_BUILD_SESSION"
+
+// buildStamp records the last build of a plugin cache directory.
+type buildStamp struct {
+	Session       string
+	PackerVersion string
+	Info          pluginInfo
+}
+
+func readBuildStamp(cache, session string, pk *Packer) (*pluginInfo, bool) {
+	if session == "" {
+		return nil, false
+	}
+	data, err := os.ReadFile(filepath.Join(cache, "build-stamp.json"))
+	if err != nil {
+		return nil, false
+	}
+	var st buildStamp
+	if json.Unmarshal(data, &st) != nil || st.Session != session || st.PackerVersion != pk.Version.String() {
+		return nil, false
+	}
+	for _, p := range []string{st.Info.Binary, st.Info.Dir} {
+		if _, err := os.Stat(p); err != nil {
+			return nil, false
+		}
+	}
+	return &st.Info, true
+}
+
+func writeBuildStamp(cache, session string, pk *Packer, info *pluginInfo) {
+	if session == "" {
+		return
+	}
+	data, err := json.Marshal(buildStamp{Session: session, PackerVersion: pk.Version.String(), Info: *info})
+	if err != nil {
+		return
+	}
+	tmp := filepath.Join(cache, ".build-stamp.json.tmp")
+	if os.WriteFile(tmp, data, 0o644) == nil {
+		_ = os.Rename(tmp, filepath.Join(cache, "build-stamp.json"))
+	}
 }
 
 // installPlugin runs `packer plugins install --path` into a temporary

@@ -91,3 +91,58 @@ func TestLinkTree(t *testing.T) {
 		t.Error("expected the source untouched")
 	}
 }
+
+// The plugin is built to a stable path in the shared cache: a second build
+// with nothing changed neither relinks nor reinstalls, and within a build
+// session (make testacc) the go command is not even asked.
+func TestAccPluginCache(t *testing.T) {
+	requireAcc(t)
+	pk, err := sharedPacker(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(EnvCacheDir, t.TempDir())
+	t.Setenv(EnvBuildSession, "")
+	p := *fixture
+	mustDo(t, p.resolve())
+	first, err := buildAndInstall(t.Context(), &p, pk, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.ProtocolVersion != "v2" || first.Version != "0.0.1-dev" {
+		t.Errorf("expected describe's protocol v2 and version 0.0.1-dev, found %+v", first)
+	}
+	before, err := os.Stat(first.Binary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := buildAndInstall(t.Context(), &p, pk, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := os.Stat(again.Binary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A relink writes a new file and renames it over the old one (the go
+	// command's work dir and this cache share /tmp here); an up-to-date
+	// binary is only touched, keeping its inode.
+	if again.Binary != first.Binary || again.Dir != first.Dir || !os.SameFile(before, after) {
+		t.Errorf("expected the same binary, not relinked, and the same install: %+v then %+v", first, again)
+	}
+
+	t.Setenv(EnvBuildSession, "session-1")
+	if _, err := buildAndInstall(t.Context(), &p, pk, nil); err != nil {
+		t.Fatal(err)
+	}
+	// With the stamp of this session, no go command is needed at all.
+	t.Setenv("PATH", t.TempDir())
+	stamped, err := buildAndInstall(t.Context(), &p, pk, nil)
+	if err != nil || stamped.Binary != first.Binary {
+		t.Fatalf("expected the session's build reused without the go command, found %+v, %v", stamped, err)
+	}
+	t.Setenv(EnvBuildSession, "session-2")
+	if _, err := buildAndInstall(t.Context(), &p, pk, nil); err == nil {
+		t.Fatal("expected a new session to ask the go command again (here: not on PATH)")
+	}
+}
