@@ -445,3 +445,16 @@ func TestAccHarness_keep(t *testing.T) {
 		t.Errorf("expected the kept directory named after the test, found %s", run.Root)
 	}
 }
+
+// TestAccHarness_benchCase is the case scripts/bench-harness.sh times
+// against the same `packer build` run by hand: one wire mode, one build.
+func TestAccHarness_benchCase(t *testing.T) {
+	Test(t, Case{
+		Plugin:    fixture,
+		WireModes: []WireMode{Protobuf},
+		Steps: []Step{{
+			TemplateFile: "testdata/templates/bench.pkr.hcl",
+			Checks:       []Check{UIContains("benchmark build")},
+		}},
+	})
+}
