@@ -128,7 +128,3 @@ func TestSweep_failure(t *testing.T) {
 		}
 	})
 }
-
-// TestSweepers is what `make sweep` runs in this package (no sweepers are
-// registered here, so it only logs that).
-func TestSweepers(t *testing.T) { RunSweepers(t) }
