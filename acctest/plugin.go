@@ -149,7 +149,10 @@ var (
 // ensurePlugin builds and installs p (resolved) once per process, into a
 // cache shared by every test process (see buildAndInstall).
 func ensurePlugin(ctx context.Context, p *Plugin, pk *Packer) (*pluginInfo, error) {
-	flags := p.buildFlags()
+	flags, err := p.buildFlags()
+	if err != nil {
+		return nil, err
+	}
 	key := strings.Join(append([]string{p.Dir, p.Name, p.Address, pk.Path}, flags...), "\x00")
 	pluginsMu.Lock()
 	b, ok := plugins[key]
@@ -162,17 +165,18 @@ func ensurePlugin(ctx context.Context, p *Plugin, pk *Packer) (*pluginInfo, erro
 	return b.info, b.err
 }
 
-// buildFlags are the plugin's go build flags, plus -cover when the run
-// collects acceptance coverage.
-func (p *Plugin) buildFlags() []string {
+// buildFlags are the plugin's go build flags, plus -cover of the plugin's
+// packages when the run collects acceptance coverage (see coverCopy).
+func (p *Plugin) buildFlags() ([]string, error) {
 	flags := append([]string(nil), p.BuildFlags...)
-	if coverDir() != "" && !slices.Contains(flags, "-cover") {
-		flags = append(flags, "-cover")
-		if pkgs := os.Getenv(EnvCoverPkg); pkgs != "" {
-			flags = append(flags, "-coverpkg="+pkgs)
-		}
+	if coverDir() == "" || slices.Contains(flags, "-cover") {
+		return flags, nil
 	}
-	return flags
+	pkgs, err := coverPackages(p.Dir, os.Getenv(EnvCoverPkg))
+	if err != nil {
+		return nil, fmt.Errorf("coverage packages for %s: %w", p.Name, err)
+	}
+	return append(flags, "-cover", "-covermode=atomic", "-coverpkg="+strings.Join(pkgs, ",")), nil
 }
 
 // pluginCacheDir is where the plugin p built with flags lives: one
@@ -217,10 +221,16 @@ func buildAndInstall(ctx context.Context, p *Plugin, pk *Packer, flags []string)
 		return info, nil
 	}
 	bin := filepath.Join(cache, exeName("packer-plugin-"+p.Name))
+	dir, pkg := p.Dir, "."
+	if slices.Contains(flags, "-cover") && coverDir() != "" {
+		if dir, pkg, err = coverCopy(p.Dir); err != nil {
+			return nil, fmt.Errorf("coverage build of %s: %w", p.Name, err)
+		}
+	}
 	args := append([]string{"build", "-o", bin}, flags...)
-	args = append(args, ".")
+	args = append(args, pkg)
 	cmd := exec.CommandContext(ctx, "go", args...)
-	cmd.Dir = p.Dir
+	cmd.Dir = dir
 	var out tailBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {

@@ -2,7 +2,8 @@
 # Acceptance coverage: the unit tests and the acceptance tests (real Packer
 # running the plugin built with -cover) write Go coverage counters, which are
 # merged and reported for the plugin's own packages (everything in the module
-# but the harness and the repository tools).
+# but the harness and the repository tools; the plugin's main package is not
+# instrumented in the plugin binary, see acctest/cover.go).
 #
 #   scripts/testacc-cover.sh [go test flags...]
 #
@@ -20,9 +21,11 @@ pkgs=$(go list ./... | grep -v -e "^$module/acctest" -e "^$module/tools" | paste
 
 echo "testacc-cover: plugin packages: ${pkgs//,/ }"
 PACKER_ACC=1 PACKER_ACC_COVERDIR="$cover_dir/acc" PACKER_ACC_COVERPKG="$pkgs" \
-	go test -count=1 -cover -coverpkg="$pkgs" "$@" ./... -args -test.gocoverdir="$cover_dir/unit"
+	go test -count=1 -cover -covermode=atomic -coverpkg="$pkgs" "$@" ./... -args -test.gocoverdir="$cover_dir/unit"
 
-acc_dirs=$(find "$cover_dir/acc" -mindepth 1 -maxdepth 1 -type d | paste -sd, -)
+# Every directory holding a meta file: one per packer invocation (processes
+# that exited normally) and one per plugin process (see acctest/cover.go).
+acc_dirs=$(find "$cover_dir/acc" -name 'covmeta.*' -printf '%h\n' | sort -u | paste -sd, -)
 if [ -z "$acc_dirs" ]; then
 	echo "testacc-cover: no acceptance coverage was written (did any acceptance test run?)" >&2
 	exit 1
