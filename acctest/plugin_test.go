@@ -146,3 +146,19 @@ func TestAccPluginCache(t *testing.T) {
 		t.Fatal("expected a new session to ask the go command again (here: not on PATH)")
 	}
 }
+
+// A coverage build instruments a copy of the main package (with the
+// counter flusher) instead of the main package itself.
+func TestCoverPackages(t *testing.T) {
+	dir, err := filepath.Abs("internal/fixture")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkgs, err := coverPackages(dir, "example.com/a,github.com/example/packer-plugin-scaffolding/acctest/internal/fixture")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pkgs) != 2 || !strings.Contains(pkgs[0], "/_acctest_cover/fixture-") || pkgs[1] != "example.com/a" {
+		t.Errorf("expected the copy of main and example.com/a, found %v", pkgs)
+	}
+}

@@ -226,7 +226,7 @@ func (c *Case) ensurePlugins(ctx context.Context, pk *Packer) ([]*Plugin, []*plu
 			if i == 0 {
 				return nil, nil, fmt.Errorf("plugin under test: %w", err)
 			}
-			return nil, nil, fmt.Errorf("Plugins[%d]: %w", i-1, err)
+			return nil, nil, fmt.Errorf("case field Plugins[%d]: %w", i-1, err)
 		}
 		info, err := ensurePlugin(ctx, p, pk)
 		if err != nil {
