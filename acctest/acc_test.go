@@ -43,6 +43,7 @@ func requireAcc(t *testing.T) {
 	if !accEnabled() {
 		t.Skipf("acceptance test: set %s=1 to run it", EnvAcc)
 	}
+	SkipOutsideShard(t)
 }
 
 // execBoth runs the case in both wire modes as parallel subtests and hands

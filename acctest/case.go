@@ -163,11 +163,7 @@ func Test(t *testing.T, c Case) {
 	if !accEnabled() {
 		t.Skipf("acceptance test: set %s=1 to run it against a real Packer (or run `make testacc`)", EnvAcc)
 	}
-	if skip, err := shardSkip(t.Name(), os.Getenv(EnvShard)); err != nil {
-		t.Fatal(err)
-	} else if skip != "" {
-		t.Skip(skip)
-	}
+	SkipOutsideShard(t)
 	sweepBeforeOnce(t)
 	if c.PreCheck != nil {
 		c.PreCheck(t)

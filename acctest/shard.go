@@ -3,8 +3,10 @@ package acctest
 import (
 	"fmt"
 	"hash/fnv"
+	"os"
 	"strconv"
 	"strings"
+	"testing"
 )
 
 // EnvShard selects a stable share of the acceptance tests: "i/n" (1 <= i
@@ -52,4 +54,19 @@ func shardSkip(name, spec string) (string, error) {
 		return fmt.Sprintf("%s=%s: this case is in shard %d/%d", EnvShard, spec, s, n), nil
 	}
 	return "", nil
+}
+
+// SkipOutsideShard skips t when it is outside the shard PACKER_ACC_SHARD
+// selects, and fails it when that variable is malformed. Test calls it;
+// call it from acceptance tests that do not go through Test, so they
+// shard the same way.
+func SkipOutsideShard(t testing.TB) {
+	t.Helper()
+	skip, err := shardSkip(t.Name(), os.Getenv(EnvShard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if skip != "" {
+		t.Skip(skip)
+	}
 }
