@@ -157,3 +157,43 @@ func TestPackerCmdString(t *testing.T) {
 		t.Errorf("expected %s, found %s", want, got)
 	}
 }
+
+// Each command gets the flags it accepts, and JSON templates the file name
+// that makes Packer read them as written.
+func TestBuildCmd_commands(t *testing.T) {
+	run := testRun(Protobuf)
+	for _, tc := range []struct {
+		step Step
+		want []string
+	}{
+		{Step{Command: CommandValidate, Template: "x", Vars: map[string]string{"a": "1"}, Args: []string{"-syntax-only"}},
+			[]string{"validate", "-machine-readable", "-var", "a=1", "-syntax-only", "/r/work/step1.pkr.hcl"}},
+		{Step{Command: CommandInit, Template: "x", Args: []string{"-upgrade"}},
+			[]string{"init", "-machine-readable", "-upgrade", "/r/work/step1.pkr.hcl"}},
+		{Step{Command: CommandInspect, Template: "x"},
+			[]string{"inspect", "-machine-readable", "/r/work/step1.pkr.hcl"}},
+		{Step{Command: CommandFmt, Template: "x"},
+			[]string{"fmt", "-check", "/r/work/step1.pkr.hcl"}},
+		{Step{Template: `{"builders": [{"type": "null"}]}`},
+			[]string{"build", "-machine-readable", "-color=false", "/r/work/step1.json"}},
+		{Step{Template: ` {"source": {"null": {"a": {}}}}`},
+			[]string{"build", "-machine-readable", "-color=false", "/r/work/step1.pkr.json"}},
+	} {
+		f, err := run.stepFiles(0, &tc.step)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := run.buildCmd(0, &tc.step, f).Args; !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: expected %q, found %q", tc.step.command(), tc.want, got)
+		}
+	}
+	for _, bad := range []Step{
+		{Command: "plan", Template: "x"},
+		{Command: CommandInit, Template: "x", Vars: map[string]string{"a": "1"}},
+		{Command: CommandValidate, Template: "x", AllowNoBuilds: true},
+	} {
+		if errs := bad.validate(); len(errs) == 0 {
+			t.Errorf("expected %+v to be rejected", bad)
+		}
+	}
+}
