@@ -226,6 +226,9 @@ func buildAndInstall(ctx context.Context, p *Plugin, pk *Packer, flags []string)
 		if dir, pkg, err = coverCopy(p.Dir); err != nil {
 			return nil, fmt.Errorf("coverage build of %s: %w", p.Name, err)
 		}
+		// The copy is only needed by this build; the go command keys its
+		// cache by content, so recreating it next time does not relink.
+		defer func() { _ = os.RemoveAll(filepath.Join(dir, filepath.FromSlash(pkg))) }()
 	}
 	args := append([]string{"build", "-o", bin}, flags...)
 	args = append(args, pkg)

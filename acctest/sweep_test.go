@@ -128,3 +128,22 @@ func TestSweep_failure(t *testing.T) {
 		}
 	})
 }
+
+// PACKER_ACC_SWEEP_FIRST runs the sweepers once per process, before the
+// first case.
+func TestSweepBeforeOnce(t *testing.T) {
+	withSweepers(t, func() {
+		runs := 0
+		AddSweeper(Sweeper{Name: "count", F: func(context.Context) error { runs++; return nil }})
+		sweepBeforeOnce(t) // not set: nothing runs
+		if runs != 0 {
+			t.Fatalf("expected no sweep without %s, found %d", EnvSweepFirst, runs)
+		}
+		t.Setenv(EnvSweepFirst, "1")
+		sweepBeforeOnce(t)
+		sweepBeforeOnce(t)
+		if runs != 1 {
+			t.Errorf("expected one sweep per process, found %d", runs)
+		}
+	})
+}
