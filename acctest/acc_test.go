@@ -463,3 +463,38 @@ func TestAccHarness_benchCase(t *testing.T) {
 		}},
 	})
 }
+
+// A plugin on SDK 0.5 (its own module under testdata, built with its own
+// go.mod) lacks protocol v2: the protobuf subtest skips, saying so, and gob
+// runs.
+func TestAccHarness_sdk05Plugin(t *testing.T) {
+	t.Parallel()
+	c := Case{
+		Plugin: &Plugin{Dir: "testdata/sdk05plugin"},
+		Steps: []Step{{
+			Template: `
+source "null" "a" {
+  communicator = "none"
+}
+build {
+  sources = ["source.null.a"]
+  provisioner "hello" {}
+}
+`,
+			Checks: []Check{UIContains("hello from SDK 0.5")},
+		}},
+	}
+	requireAcc(t)
+	_, err := execCase(t, &c, Protobuf)
+	var skip *skipError
+	want := "plugin hello reports protocol_version none in describe, not v2"
+	if pk, _ := sharedPacker(t.Context()); pk != nil && pk.Version.Core().LessThan(Version1_12) {
+		want = "speaks only gob to plugins"
+	}
+	if !errors.As(err, &skip) || !strings.Contains(skip.reason, want) {
+		t.Fatalf("expected the protobuf run to skip with %q, found %v", want, err)
+	}
+	if _, err := execCase(t, &c, Gob); err != nil {
+		t.Fatal(err)
+	}
+}
