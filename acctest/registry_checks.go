@@ -485,3 +485,51 @@ func (registryNoUnknownCalls) Check(r *Result) error {
 }
 
 func (registryNoUnknownCalls) String() string { return "RegistryNoUnknownCalls()" }
+
+// RegistryArtifactOf is RegistryArtifact for an id known only at run time,
+// such as StepArtifactID(0, builderID): the registry holds the artifact
+// this step's builder returned.
+func RegistryArtifactOf(externalID Value, region string) Check {
+	return registryArtifactOf{externalID, region}
+}
+
+type registryArtifactOf struct {
+	id     Value
+	region string
+}
+
+func (c registryArtifactOf) Check(r *Result) error {
+	id, err := c.id.Value(r)
+	if err != nil {
+		return fmt.Errorf("%s: %w", c.id, err)
+	}
+	return RegistryArtifact(id, c.region).Check(r)
+}
+
+func (c registryArtifactOf) String() string {
+	return fmt.Sprintf("RegistryArtifactOf(%s, %q)", c.id, c.region)
+}
+
+// RegistrySourceExternalIDOf is RegistrySourceExternalID for an id known
+// only at run time, such as StepArtifactID(1, builderID): the build
+// recorded an earlier step's image as its source.
+func RegistrySourceExternalIDOf(component string, id Value) Check {
+	return registrySourceExternalIDOf{component, id}
+}
+
+type registrySourceExternalIDOf struct {
+	component string
+	id        Value
+}
+
+func (c registrySourceExternalIDOf) Check(r *Result) error {
+	id, err := c.id.Value(r)
+	if err != nil {
+		return fmt.Errorf("%s: %w", c.id, err)
+	}
+	return RegistrySourceExternalID(c.component, id).Check(r)
+}
+
+func (c registrySourceExternalIDOf) String() string {
+	return fmt.Sprintf("RegistrySourceExternalIDOf(%q, %s)", c.component, c.id)
+}

@@ -132,3 +132,24 @@ func (c valueMatches) Check(r *Result) error {
 }
 
 func (c valueMatches) String() string { return fmt.Sprintf("ValueMatches(%q)", c.name) }
+
+// ArtifactIDIs checks that there is at least one artifact from builderID
+// and that every such artifact's id is id's value, for ids known only at
+// run time: ArtifactIDIs(copyID, StepArtifactID(0, builderID)) says the
+// post-processor kept the builder's id.
+func ArtifactIDIs(builderID string, id Value) Check { return artifactIDIs{builderID, id} }
+
+type artifactIDIs struct {
+	builderID string
+	id        Value
+}
+
+func (c artifactIDIs) Check(r *Result) error {
+	want, err := c.id.Value(r)
+	if err != nil {
+		return fmt.Errorf("%s: %w", c.id, err)
+	}
+	return ArtifactID(c.builderID, regexp.MustCompile("^"+regexp.QuoteMeta(want)+"$")).Check(r)
+}
+
+func (c artifactIDIs) String() string { return fmt.Sprintf("ArtifactIDIs(%q, %s)", c.builderID, c.id) }
