@@ -174,11 +174,12 @@ func newEnsurer(opts EnsureOptions) (*ensurer, error) {
 	if opts.getenv == nil {
 		opts.getenv = os.Getenv
 	}
+	versionFrom := "EnsureOptions.Version"
 	if opts.Version == "" {
-		opts.Version = opts.getenv(EnvPackerVersion)
+		opts.Version, versionFrom = opts.getenv(EnvPackerVersion), EnvPackerVersion
 	}
 	if opts.Version == "" {
-		opts.Version = PackerVersion
+		opts.Version, versionFrom = PackerVersion, "acctest.PackerVersion"
 	}
 	if opts.progressEvery == 0 {
 		opts.progressEvery = 10 * time.Second
@@ -197,14 +198,14 @@ func newEnsurer(opts EnsureOptions) (*ensurer, error) {
 	}
 	pinned, err := version.NewSemver(opts.Version)
 	if err != nil {
-		return nil, fmt.Errorf("packer version %q: %w", opts.Version, err)
+		return nil, fmt.Errorf("packer version %q (%s): %w", opts.Version, versionFrom, err)
 	}
 	constraint, err := version.NewConstraint(opts.Constraint)
 	if err != nil {
 		return nil, fmt.Errorf("packer version constraint %q: %w", opts.Constraint, err)
 	}
 	if !constraint.Check(pinned) {
-		return nil, fmt.Errorf("packer version %s is outside the supported range %q (PackerConstraint)", pinned, opts.Constraint)
+		return nil, fmt.Errorf("packer version %s (%s) is outside the supported range %q (PackerConstraint)", pinned, versionFrom, opts.Constraint)
 	}
 	if opts.CacheDir == "" {
 		if opts.CacheDir, err = defaultCacheDir(opts.getenv); err != nil {

@@ -343,15 +343,15 @@ func TestEnsurePacker_versionFromEnv(t *testing.T) {
 		t.Fatalf("expected the cached 1.12.0 at %s, found %+v, %v", want, p, err)
 	}
 	opts = ensureOpts(t, map[string]string{EnvPackerVersion: "1.9.0"}, "", nil)
-	if _, err := EnsurePacker(t.Context(), opts); err == nil || !strings.Contains(err.Error(), "1.9.0 is outside the supported range") {
+	if _, err := EnsurePacker(t.Context(), opts); err == nil || !strings.Contains(err.Error(), "1.9.0 (PACKER_ACC_VERSION) is outside the supported range") {
 		t.Fatalf("expected PACKER_ACC_VERSION=1.9.0 refused, found %v", err)
 	}
 }
 
 func TestEnsurePacker_badPin(t *testing.T) {
 	for _, tc := range []struct{ version, constraint, want string }{
-		{"1.10.0", "", `packer version 1.10.0 is outside the supported range ">= 1.11.0"`},
-		{"1.17.0", "~> 1.16.0", `packer version 1.17.0 is outside the supported range "~> 1.16.0"`},
+		{"1.10.0", "", `packer version 1.10.0 (EnsureOptions.Version) is outside the supported range ">= 1.11.0"`},
+		{"1.17.0", "~> 1.16.0", `packer version 1.17.0 (EnsureOptions.Version) is outside the supported range "~> 1.16.0"`},
 		{"one", "~> 1.16.0", `packer version "one"`},
 		{"1.16.0", "about 1.16", `packer version constraint "about 1.16"`},
 	} {
