@@ -156,3 +156,24 @@ func TestParseVersionOutput(t *testing.T) {
 		}
 	}
 }
+
+func TestBuildOutcomes(t *testing.T) {
+	r := ParseMachineReadable(readCaptured(t, "one-build-failed.stdout"))
+	if strings.Join(r.Finished, ",") != "null.b" || strings.Join(r.Errored, ",") != "null.a" {
+		t.Errorf("expected null.b finished and null.a errored, found %v and %v", r.Finished, r.Errored)
+	}
+	log := "2026/12/02 00:37:17 Starting build run: null.a\n2026/12/02 00:37:17 Starting build run: scaffolding.x\nnot Starting build run: \n"
+	if got := startedBuilds(log); strings.Join(got, ",") != "null.a,scaffolding.x" {
+		t.Errorf("expected the two started builds, found %v", got)
+	}
+	for text, want := range map[string]string{
+		"==> null.a: some stderr":                        "null.a",
+		"==> Some builds didn't complete successfully":   "",
+		"Error: hcp: failed to start build \"null.a\"":   "",
+		"==> scaffolding.example: Provisioning step had": "scaffolding.example",
+	} {
+		if got := buildUIPrefix(text); got != want {
+			t.Errorf("%q: expected build %q, found %q", text, want, got)
+		}
+	}
+}
