@@ -129,7 +129,7 @@ func TestAccBuilderRegistry_faultOnFinalUpdate(t *testing.T) {
 					When(func(r registry.Request) bool { return strings.Contains(r.Body, `"BUILD_DONE"`) })
 			},
 			Template:    registryTemplate("acc-fault", "faulty", `inline = ["echo built > built.txt"]`),
-			ExpectError: regexp.MustCompile(`registry is down for maintenance`),
+			ExpectError: regexp.MustCompile(`registry\s+is\s+down\s+for\s+maintenance`), // Packer wraps its diagnostics at 80 columns
 			Checks: []acctest.Check{
 				// The registry never heard of success...
 				acctest.RegistryBuildHistory("scaffolding.faulty", registry.BuildUnset, registry.BuildRunning, registry.BuildFailed),
