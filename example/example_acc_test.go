@@ -47,7 +47,7 @@ func TestAccPipeline(t *testing.T) {
 					imagecheck.FileInImage(scaffolding.BuilderID, "/var/log/install.log", "installed app 2.3.4 on base"),
 					imagecheck.Regions(imagecopy.BuilderID, "store", "eu-west", "ap-south"),
 					imagecheck.ArtifactImagesInStore(imagecopy.BuilderID, "store"),
-					acctest.CheckFunc(appBuiltOnBase),
+					appBuiltOnBase,
 					acctest.RegistryBuildPlatform("scaffolding.app", scaffolding.ProviderName),
 					acctest.RegistryBuildLabels("scaffolding.app", map[string]string{"app_version": "2.3.4", "tier": "app"}),
 					acctest.RegistryNoUnknownCalls(),
@@ -76,7 +76,4 @@ func TestAccPipeline(t *testing.T) {
 
 // appBuiltOnBase checks ancestry in the registry: the app build's source
 // image is the base build's image.
-func appBuiltOnBase(r *acctest.Result) error {
-	base := r.Run().Results[0].ArtifactsFrom(scaffolding.BuilderID)[0].ID
-	return acctest.RegistrySourceExternalID("scaffolding.app", base).Check(r)
-}
+var appBuiltOnBase = acctest.RegistrySourceExternalIDOf("scaffolding.app", acctest.StepArtifactID(1, scaffolding.BuilderID))

@@ -58,20 +58,14 @@ build {
 
 // publishedImage checks that the registry holds the artifact the builder
 // returned, under its id and region: ImageID is the artifact id.
-func publishedImage(r *acctest.Result) error {
-	arts := r.ArtifactsFrom(scaffolding.BuilderID)
-	if len(arts) != 1 {
-		return fmt.Errorf("builder artifacts: expected 1, found %d", len(arts))
-	}
-	return acctest.RegistryArtifact(arts[0].ID, "local").Check(r)
-}
+var publishedImage = acctest.ComposeChecks(
+	acctest.ArtifactsFrom(scaffolding.BuilderID, 1),
+	acctest.RegistryArtifactOf(acctest.StepArtifactID(0, scaffolding.BuilderID), "local"),
+)
 
 // sourceIsFirstImage checks that the build published the first step's image
 // as its source: the SourceImageID of our metadata.
-func sourceIsFirstImage(r *acctest.Result) error {
-	parent := r.Run().Results[0].ArtifactsFrom(scaffolding.BuilderID)[0].ID
-	return acctest.RegistrySourceExternalID("scaffolding.child", parent).Check(r)
-}
+var sourceIsFirstImage = acctest.RegistrySourceExternalIDOf("scaffolding.child", acctest.StepArtifactID(1, scaffolding.BuilderID))
 
 func TestAccBuilderRegistry_metadata(t *testing.T) {
 	t.Parallel()
@@ -83,7 +77,7 @@ func TestAccBuilderRegistry_metadata(t *testing.T) {
 				Template: registryTemplate("acc-parent", "parent", `inline = ["echo parent > /parent.txt"]`),
 				Checks: []acctest.Check{
 					acctest.RegistryBucketExists("acc-parent"),
-					acctest.CheckFunc(publishedImage),
+					publishedImage,
 					acctest.RegistryArtifactCount("scaffolding.parent", 1),
 					acctest.RegistryBuildPlatform("scaffolding.parent", scaffolding.ProviderName),
 					acctest.RegistryBuildHistory("scaffolding.parent", registry.BuildUnset, registry.BuildRunning, registry.BuildDone),
@@ -95,14 +89,14 @@ func TestAccBuilderRegistry_metadata(t *testing.T) {
 				Template: registryTemplate("acc-child", "child", `inline = ["echo child > /child.txt"]`),
 				PreBuild: useFirstImage,
 				Checks: []acctest.Check{
-					acctest.CheckFunc(publishedImage),
+					publishedImage,
 					// build_labels and the image's own labels, together,
 					// and the archive format the image is stored in.
 					acctest.RegistryBuildLabels("scaffolding.child", map[string]string{
 						"team": "platform", "os": "tinylinux", "role": "child",
 						scaffolding.FormatLabel: standin.FormatZstd,
 					}),
-					acctest.CheckFunc(sourceIsFirstImage),
+					sourceIsFirstImage,
 					acctest.RegistryBuildPlatform("scaffolding.child", scaffolding.ProviderName),
 					acctest.RegistryNoUnknownCalls(),
 				},
@@ -140,7 +134,7 @@ func TestAccBuilderRegistry_faultOnFinalUpdate(t *testing.T) {
 					When(func(r registry.Request) bool { return strings.Contains(r.Body, `"BUILD_DONE"`) })
 			},
 			Template:    registryTemplate("acc-fault", "faulty", `inline = ["echo built > /built.txt"]`),
-			ExpectError: regexp.MustCompile(`registry is down for maintenance`),
+			ExpectError: regexp.MustCompile(`registry\s+is\s+down\s+for\s+maintenance`), // Packer wraps its diagnostics at 80 columns
 			Checks: []acctest.Check{
 				// The registry never heard of success...
 				acctest.RegistryBuildHistory("scaffolding.faulty", registry.BuildUnset, registry.BuildRunning, registry.BuildFailed),
@@ -217,7 +211,7 @@ build {
 }
 `,
 				Checks: []acctest.Check{
-					acctest.CheckFunc(sourceIsFirstImage),
+					sourceIsFirstImage,
 					acctest.RegistryParentVersion("scaffolding.child", "acc-base", "release"),
 					imagecheck.FileInImage(scaffolding.BuilderID, "/child.txt", "child"),
 					acctest.RegistryNoUnknownCalls(),

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -63,19 +62,17 @@ func seedStore(t testing.TB, dir string, images ...seedImage) []string {
 	return ids
 }
 
-// seeded is what a run's PreBuild set up, keyed by the run's work directory:
-// the two wire modes run in parallel, each with its own store and server.
+// seeded is what a run's SetupRun set up, kept in the run (run.Set): the
+// two wire modes run in parallel, each with its own store and server.
 type seeded struct {
 	ids   []string
 	srv   *httptest.Server
 	calls *atomic.Int32
 }
 
-var runs sync.Map // work dir -> *seeded
-
-func seededFor(dir string) *seeded {
-	v, _ := runs.Load(dir)
-	s, _ := v.(*seeded)
+// seededOf returns what SetupRun left in the run.
+func seededOf(run *acctest.Run) *seeded {
+	s, _ := run.Value("seeded").(*seeded)
 	if s == nil {
 		return &seeded{}
 	}
@@ -144,7 +141,7 @@ func foundNewestBase(location func(r *acctest.Result, id string) string) acctest
 		if err != nil {
 			return err
 		}
-		want := seededFor(r.Dir).ids[1]
+		want := seededOf(r.Run()).ids[1]
 		expect := map[string]any{
 			"id":       want,
 			"name":     "base-2",
@@ -172,8 +169,8 @@ func foundNewestBase(location func(r *acctest.Result, id string) string) acctest
 func TestAccDatasource_localStore(t *testing.T) {
 	t.Parallel()
 	acctest.Test(t, acctest.Case{
-		Setup: func(t testing.TB, dir string) {
-			runs.Store(dir, &seeded{ids: seedStore(t, dir, threeImages...)})
+		SetupRun: func(t testing.TB, run *acctest.Run) {
+			run.Set("seeded", &seeded{ids: seedStore(t, run.Dir, threeImages...)})
 		},
 		Steps: []acctest.Step{{
 			Template: lookupTemplate(`
@@ -234,10 +231,10 @@ func tokenNowhere(r *acctest.Result) error {
 func TestAccDatasource_httpStore(t *testing.T) {
 	t.Parallel()
 	acctest.Test(t, acctest.Case{
-		Setup: func(t testing.TB, dir string) {
-			s := &seeded{ids: seedStore(t, dir, threeImages...)}
-			s.srv, s.calls = storeServer(t, dir, secretToken, 2)
-			runs.Store(dir, s)
+		SetupRun: func(t testing.TB, run *acctest.Run) {
+			s := &seeded{ids: seedStore(t, run.Dir, threeImages...)}
+			s.srv, s.calls = storeServer(t, run.Dir, secretToken, 2)
+			run.Set("seeded", s)
 		},
 		Steps: []acctest.Step{{
 			Template: lookupTemplate(`
@@ -249,15 +246,15 @@ func TestAccDatasource_httpStore(t *testing.T) {
   timeout = "10s"
 `),
 			PreBuild: func(t testing.TB, run *acctest.Run, step *acctest.Step) {
-				step.Vars = map[string]string{"store": seededFor(run.Dir).srv.URL, "token": secretToken}
+				step.Vars = map[string]string{"store": seededOf(run).srv.URL, "token": secretToken}
 			},
 			Checks: []acctest.Check{
 				foundNewestBase(func(r *acctest.Result, id string) string {
-					return seededFor(r.Dir).srv.URL + "/images/local/" + strings.TrimPrefix(id, "sha256:") + ".tar.zst"
+					return seededOf(r.Run()).srv.URL + "/images/local/" + strings.TrimPrefix(id, "sha256:") + ".tar.zst"
 				}),
 				acctest.CheckFunc(tokenNowhere),
 				acctest.CheckFunc(func(r *acctest.Result) error {
-					if n := seededFor(r.Dir).calls.Load(); n < 3 {
+					if n := seededOf(r.Run()).calls.Load(); n < 3 {
 						return fmt.Errorf("requests to the store: expected 2 failures then a retry that succeeds, found %d requests", n)
 					}
 					return nil
@@ -270,10 +267,10 @@ func TestAccDatasource_httpStore(t *testing.T) {
 func TestAccDatasource_wrongToken(t *testing.T) {
 	t.Parallel()
 	acctest.Test(t, acctest.Case{
-		Setup: func(t testing.TB, dir string) {
-			s := &seeded{ids: seedStore(t, dir, threeImages...)}
-			s.srv, s.calls = storeServer(t, dir, "the-right-token", 0)
-			runs.Store(dir, s)
+		SetupRun: func(t testing.TB, run *acctest.Run) {
+			s := &seeded{ids: seedStore(t, run.Dir, threeImages...)}
+			s.srv, s.calls = storeServer(t, run.Dir, "the-right-token", 0)
+			run.Set("seeded", s)
 		},
 		Steps: []acctest.Step{{
 			Template: lookupTemplate(`
@@ -281,7 +278,7 @@ func TestAccDatasource_wrongToken(t *testing.T) {
   token = var.token
 `),
 			PreBuild: func(t testing.TB, run *acctest.Run, step *acctest.Step) {
-				step.Vars = map[string]string{"store": seededFor(run.Dir).srv.URL, "token": secretToken}
+				step.Vars = map[string]string{"store": seededOf(run).srv.URL, "token": secretToken}
 			},
 			ExpectError: regexp.MustCompile(`401`),
 			Checks:      []acctest.Check{acctest.CheckFunc(tokenNowhere)},

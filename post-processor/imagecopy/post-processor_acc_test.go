@@ -52,7 +52,7 @@ func TestAccPostProcessor_copy(t *testing.T) {
 				imagecheck.ArtifactImagesInStore(imagecopy.BuilderID, "store"),
 				imagecheck.ArtifactImagesInStore(scaffolding.BuilderID, "store"),
 				imagecheck.FileInImage(imagecopy.BuilderID, "/app.txt", "app"),
-				acctest.CheckFunc(sameIDAsBuilder),
+				sameIDAsBuilder,
 				imagecheck.StoreImages("store", cloud.ImageFilter{Name: "app", Labels: map[string]string{"tier": "app"}}, 3),
 				imagecheck.NoTempFiles("store"),
 			},
@@ -62,10 +62,7 @@ func TestAccPostProcessor_copy(t *testing.T) {
 
 // sameIDAsBuilder checks that a copy keeps the image's id: ids are content
 // digests, and copying does not change content.
-func sameIDAsBuilder(r *acctest.Result) error {
-	built := r.ArtifactsFrom(scaffolding.BuilderID)
-	return acctest.ArtifactID(imagecopy.BuilderID, regexp.MustCompile("^"+regexp.QuoteMeta(built[0].ID)+"$")).Check(r)
-}
+var sameIDAsBuilder = acctest.ArtifactIDIs(imagecopy.BuilderID, acctest.StepArtifactID(0, scaffolding.BuilderID))
 
 func TestAccPostProcessor_discardInput(t *testing.T) {
 	t.Parallel()
