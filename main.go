@@ -10,8 +10,8 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/plugin"
 
 	scaffoldingBuilder "github.com/example/packer-plugin-scaffolding/builder/scaffolding"
-	imageData "github.com/example/packer-plugin-scaffolding/datasource/image"
-	copyPP "github.com/example/packer-plugin-scaffolding/post-processor/copy"
+	"github.com/example/packer-plugin-scaffolding/datasource/imagedata"
+	"github.com/example/packer-plugin-scaffolding/post-processor/imagecopy"
 	scaffoldingProv "github.com/example/packer-plugin-scaffolding/provisioner/scaffolding"
 	"github.com/example/packer-plugin-scaffolding/version"
 )
@@ -24,8 +24,8 @@ func main() {
 	// post-processor "scaffolding-copy").
 	pps.RegisterBuilder(plugin.DEFAULT_NAME, new(scaffoldingBuilder.Builder))
 	pps.RegisterProvisioner(plugin.DEFAULT_NAME, new(scaffoldingProv.Provisioner))
-	pps.RegisterPostProcessor("copy", new(copyPP.PostProcessor))
-	pps.RegisterDatasource("image", new(imageData.Datasource))
+	pps.RegisterPostProcessor("copy", new(imagecopy.PostProcessor))
+	pps.RegisterDatasource("image", new(imagedata.Datasource))
 	pps.SetVersion(version.PluginVersion)
 	if err := pps.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, err.Error())

@@ -7,8 +7,8 @@ import (
 	"github.com/example/packer-plugin-scaffolding/acctest"
 	"github.com/example/packer-plugin-scaffolding/acctest/registry"
 	"github.com/example/packer-plugin-scaffolding/builder/scaffolding"
-	"github.com/example/packer-plugin-scaffolding/builder/scaffolding/imagecheck"
-	imagecopy "github.com/example/packer-plugin-scaffolding/post-processor/copy"
+	"github.com/example/packer-plugin-scaffolding/post-processor/imagecopy"
+	"github.com/example/packer-plugin-scaffolding/standin/imagecheck"
 )
 
 // TestAccPipeline runs the example's own templates, so the pipeline a vendor
@@ -17,6 +17,7 @@ import (
 // two more regions, all published to the local HCP Packer registry.
 func TestAccPipeline(t *testing.T) {
 	t.Parallel()
+	imagecheck.NeedMachines(t)
 	store := map[string]string{"store": "store"}
 	acctest.Test(t, acctest.Case{
 		Registry: true,
@@ -59,6 +60,10 @@ func TestAccPipeline(t *testing.T) {
 				Vars:         map[string]string{"store": "store", "app_version": "2.3.4"},
 				Env:          map[string]string{"HCP_PACKER_BUILD_FINGERPRINT": "second-app-build"},
 				Checks: []acctest.Check{
+					// The identical image is the first build's: reused, not
+					// registered again.
+					acctest.UIContains("reuses it"),
+					acctest.ArtifactFilesExist(imagecopy.BuilderID),
 					acctest.CheckFunc(func(r *acctest.Result) error {
 						first := r.Run().Results[1].ArtifactsFrom(scaffolding.BuilderID)[0].ID
 						return acctest.ArtifactID(scaffolding.BuilderID, regexp.MustCompile("^"+regexp.QuoteMeta(first)+"$")).Check(r)

@@ -24,7 +24,7 @@ import (
 
 	"github.com/example/packer-plugin-scaffolding/acctest"
 	"github.com/example/packer-plugin-scaffolding/acctest/registry"
-	"github.com/example/packer-plugin-scaffolding/builder/scaffolding"
+	"github.com/example/packer-plugin-scaffolding/cloud"
 )
 
 func main() {
@@ -168,7 +168,11 @@ func randomHex() string {
 }
 
 func printStore(ctx context.Context, out io.Writer, dir string) error {
-	images, err := scaffolding.NewLocalDriver(dir).FindImages(ctx, scaffolding.ImageFilter{})
+	driver, err := cloud.NewDriver(&cloud.AccessConfig{Store: dir})
+	if err != nil {
+		return err
+	}
+	images, err := driver.FindImages(ctx, cloud.ImageFilter{})
 	if err != nil {
 		return err
 	}

@@ -47,6 +47,21 @@ type wireVersion struct {
 	Builds       []*wireBuild `json:"builds"`
 	CreatedAt    string       `json:"created_at"`
 	UpdatedAt    string       `json:"updated_at"`
+
+	HasDescendants          bool                 `json:"has_descendants"`
+	RevokeAt                string               `json:"revoke_at,omitempty"`
+	RevocationMessage       string               `json:"revocation_message,omitempty"`
+	RevocationAuthor        string               `json:"revocation_author,omitempty"`
+	RevocationType          string               `json:"revocation_type,omitempty"`
+	RevocationInheritedFrom *wireRevokedAncestor `json:"revocation_inherited_from,omitempty"`
+}
+
+type wireRevokedAncestor struct {
+	BucketName         string `json:"bucket_name"`
+	VersionFingerprint string `json:"version_fingerprint"`
+	VersionID          string `json:"version_id"`
+	VersionName        string `json:"version_name"`
+	Href               string `json:"href"`
 }
 
 type wireBuild struct {
@@ -166,6 +181,20 @@ func (s *Server) wireVersion(v *Version) *wireVersion {
 	for _, b := range s.versionBuilds(v) {
 		w.Builds = append(w.Builds, wireBuildOf(b))
 	}
+	w.HasDescendants = s.hasDescendants(v)
+	if !v.RevokeAt.IsZero() {
+		w.RevokeAt = stamp(v.RevokeAt)
+		w.RevocationMessage = v.RevocationMessage
+		w.RevocationAuthor = v.RevocationAuthor
+		w.RevocationType = string(v.RevocationType)
+		if a := s.versionByID(v.RevocationInheritedFrom); a != nil {
+			w.RevocationInheritedFrom = &wireRevokedAncestor{
+				BucketName: a.Bucket, VersionFingerprint: a.Fingerprint, VersionID: a.ID, VersionName: a.Name,
+				Href: fmt.Sprintf("/packer/2023-01-01/organizations/%s/projects/%s/buckets/%s/versions/%s",
+					s.OrganizationID, s.ProjectID, a.Bucket, a.Fingerprint),
+			}
+		}
+	}
 	return w
 }
 
@@ -238,10 +267,6 @@ func (s *Server) needBuild(r *http.Request) (*Version, *Build, *apiError) {
 // Handlers.
 
 func (s *Server) token(r *http.Request, body []byte) (int, any) {
-	type oauthError struct {
-		Error       string `json:"error"`
-		Description string `json:"error_description"`
-	}
 	form, err := parseForm(body)
 	if err != nil {
 		return http.StatusBadRequest, oauthError{"invalid_request", err.Error()}
@@ -384,7 +409,9 @@ func (s *Server) createBuild(r *http.Request, body []byte) (int, any) {
 		return errResult(e)
 	}
 	switch {
-	case v.Name != IncompleteVersionName || v.Status == VersionRevoked:
+	case !v.RevokeAt.IsZero():
+		return errResult(errorf(CodeFailedPrecondition, fmt.Sprintf("version %q is revoked; builds cannot be added to it", v.Fingerprint)))
+	case v.Name != IncompleteVersionName:
 		return errResult(errorf(CodeFailedPrecondition, fmt.Sprintf("version %q is complete; builds cannot be added to it", v.Fingerprint)))
 	case in.ComponentType == "":
 		return errResult(errorf(CodeInvalidArgument, "component_type is required"))

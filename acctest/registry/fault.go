@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"net/http"
 )
 
 // Fault makes matching calls fail or stall. Server.Fail and Server.Stall
@@ -24,6 +25,7 @@ type Fault struct {
 	times   int
 	err     *apiError
 	stall   bool
+	applied bool
 	seen    int
 	hits    int
 	done    bool
@@ -43,6 +45,24 @@ func (s *Server) Fail(op Op, status, code int, message string) *Fault {
 		message = "injected fault"
 	}
 	return s.addFault(&Fault{op: op, err: &apiError{status: status, code: code, message: message}})
+}
+
+// FailToken makes token requests (OpToken) fail the way an OAuth2 server
+// does: the HTTP status, and a body {"error": oauthError,
+// "error_description": description}, for example 401 "invalid_client" or
+// 400 "invalid_grant". (Fail on OpToken answers in the same shape, with
+// an error derived from the code.)
+func (s *Server) FailToken(status int, oauthError, description string) *Fault {
+	if status == 0 {
+		status = http.StatusBadRequest
+	}
+	if oauthError == "" {
+		oauthError = "invalid_request"
+	}
+	if description == "" {
+		description = "injected fault"
+	}
+	return s.addFault(&Fault{op: OpToken, err: &apiError{status: status, code: CodeInvalidArgument, message: description, oauth: oauthError}})
 }
 
 // Stall makes calls of op ("" for every operation) wait without an answer
@@ -95,6 +115,20 @@ func (f *Fault) When(match func(Request) bool) *Fault {
 	return f
 }
 
+// Applied makes the affected calls take effect before they are answered
+// with the fault: the service made the change, but its answer was an
+// error (a reply lost behind a gateway timeout, say). When the call itself
+// would fail, its own error is the answer. Without Applied a fault means
+// the call never reached the service, except for ALREADY_EXISTS on a
+// create, which the service only answers when the object exists: those
+// are always applied. Applied has no effect on a stall.
+func (f *Fault) Applied() *Fault {
+	f.s.mu.Lock()
+	f.applied = true
+	f.s.mu.Unlock()
+	return f
+}
+
 // Hits returns how many calls the fault has affected so far.
 func (f *Fault) Hits() int {
 	f.s.mu.Lock()
@@ -120,10 +154,21 @@ func (f *Fault) Release() {
 	}
 }
 
+// createOps are the operations that answer ALREADY_EXISTS when the object
+// they create exists.
+var createOps = map[Op]bool{OpCreateBucket: true, OpCreateVersion: true, OpCreateBuild: true}
+
+// appliedFault says whether a fault's error comes after the call took
+// effect (see Fault.Applied).
+func appliedFault(f *Fault, op Op) bool {
+	return f.applied || (f.err.code == CodeAlreadyExists && createOps[op])
+}
+
 // applyFaults finds the fault that affects req, if any. It returns the
-// error to answer with, or abandoned=true when the caller gave up while the
-// call was stalled. A nil error means: answer normally.
-func (s *Server) applyFaults(ctx context.Context, req *Request) (err *apiError, abandoned bool) {
+// error to answer with, whether the call takes effect first (applied), or
+// abandoned=true when the caller gave up while the call was stalled. A nil
+// error means: answer normally.
+func (s *Server) applyFaults(ctx context.Context, req *Request) (err *apiError, applied, abandoned bool) {
 	s.mu.Lock()
 	var hit *Fault
 	for _, f := range s.faults {
@@ -150,16 +195,16 @@ func (s *Server) applyFaults(ctx context.Context, req *Request) (err *apiError, 
 
 	switch {
 	case hit == nil:
-		return nil, false
+		return nil, false, false
 	case !hit.stall:
-		return hit.err, false
+		return hit.err, appliedFault(hit, req.Op), false
 	}
 	select {
 	case <-hit.release:
-		return nil, false
+		return nil, false, false
 	case <-ctx.Done():
-		return nil, true
+		return nil, false, true
 	case <-s.closing:
-		return errorf(CodeUnavailable, "emulator: server closed while the call was stalled"), false
+		return errorf(CodeUnavailable, "emulator: server closed while the call was stalled"), false, false
 	}
 }

@@ -213,3 +213,88 @@ func TestCloseAnswersStalledCalls(t *testing.T) {
 	a := <-done
 	wantError(t, "stalled at Close", a.status, a.body, http.StatusServiceUnavailable, registry.CodeUnavailable)
 }
+
+func TestFaultsLeaveStateAsTheServiceWould(t *testing.T) {
+	s := registry.NewServer(t)
+	c := newAPIClient(t, s)
+
+	// A plain fault: the call never happened.
+	s.Fail(registry.OpCreateBucket, 500, registry.CodeInternal, "").Times(1)
+	status, body := c.call("PUT", "/buckets", map[string]any{"name": "web"})
+	wantError(t, "failed create", status, body, http.StatusInternalServerError, registry.CodeInternal)
+	if n := len(s.Buckets()); n != 0 {
+		t.Fatalf("a failed create must leave nothing: expected no bucket, found %d", n)
+	}
+	c.mustCall("PUT", "/buckets", map[string]any{"name": "web"}, nil)
+
+	// Applied: the change is made and the answer is the error.
+	s.Fail(registry.OpCreateVersion, 504, registry.CodeDeadlineExceeded, "gateway timeout").Applied().Times(1)
+	status, body = c.call("POST", "/buckets/web/versions", map[string]any{"fingerprint": "fp", "template_type": "HCL2"})
+	wantError(t, "applied create", status, body, http.StatusGatewayTimeout, registry.CodeDeadlineExceeded)
+	if v := s.Versions(); len(v) != 1 || v[0].Fingerprint != "fp" {
+		t.Fatalf("an applied fault makes the change: expected version fp, found %+v", v)
+	}
+
+	// ALREADY_EXISTS on a create means the object exists: applied
+	// without asking.
+	s.Fail(registry.OpCreateBuild, 409, registry.CodeAlreadyExists, "").Times(1)
+	status, body = c.call("POST", "/buckets/web/versions/fp/builds", map[string]any{"component_type": "null.a", "status": "BUILD_UNSET"})
+	wantError(t, "create answered ALREADY_EXISTS", status, body, http.StatusConflict, registry.CodeAlreadyExists)
+	if b := s.Builds(); len(b) != 1 || b[0].ComponentType != "null.a" || b[0].Status != registry.BuildUnset {
+		t.Fatalf("ALREADY_EXISTS on a create: expected the build to exist, found %+v", b)
+	}
+	var reqs int
+	for _, r := range s.Requests() {
+		if r.Fault {
+			reqs++
+		}
+	}
+	if reqs != 3 {
+		t.Errorf("expected the three injected answers marked as faults, found %d", reqs)
+	}
+
+	// When the applied call would fail on its own, its own error is the
+	// answer, and nothing changes.
+	s.Fail(registry.OpCreateBuild, 0, registry.CodeUnavailable, "").Applied().Times(1)
+	status, body = c.call("POST", "/buckets/web/versions/fp/builds", map[string]any{"component_type": "null.a", "status": "BUILD_UNSET"})
+	wantError(t, "applied fault on an invalid call", status, body, http.StatusConflict, registry.CodeAlreadyExists)
+	if n := len(s.Builds()); n != 1 {
+		t.Errorf("expected still one build, found %d", n)
+	}
+
+	// ALREADY_EXISTS on anything but a create changes nothing.
+	s.Fail(registry.OpUpdateBucket, 409, registry.CodeAlreadyExists, "").Times(1)
+	status, _ = c.call("PATCH", "/buckets/web", map[string]any{"description": "changed"})
+	if status != http.StatusConflict || s.Buckets()[0].Description != "" {
+		t.Errorf("ALREADY_EXISTS on an update: expected 409 and no change, found %d %+v", status, s.Buckets()[0])
+	}
+}
+
+func TestTokenFaultsSpeakOAuth(t *testing.T) {
+	s := registry.NewServer(t)
+	c := newAPIClient(t, s)
+	type oauth struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+		Code        *int   `json:"code"`
+	}
+	for _, tc := range []struct {
+		fault      func() *registry.Fault
+		status     int
+		err, descr string
+	}{
+		{func() *registry.Fault { return s.Fail(registry.OpToken, 0, registry.CodeUnauthenticated, "disabled") }, 401, "invalid_client", "disabled"},
+		{func() *registry.Fault { return s.Fail(registry.OpToken, 0, registry.CodeUnavailable, "") }, 503, "temporarily_unavailable", "injected fault"},
+		{func() *registry.Fault { return s.Fail(registry.OpToken, 500, registry.CodeInternal, "boom") }, 500, "server_error", "boom"},
+		{func() *registry.Fault { return s.FailToken(400, "invalid_grant", "expired") }, 400, "invalid_grant", "expired"},
+	} {
+		f := tc.fault()
+		status, body := c.tokenRequest(s.ClientID, s.ClientSecret, "client_credentials", true)
+		var got oauth
+		decodeInto(t, body, &got)
+		if status != tc.status || got.Error != tc.err || got.Description != tc.descr || got.Code != nil {
+			t.Errorf("token fault: expected %d {error: %q, error_description: %q} and no code, found %d %s", tc.status, tc.err, tc.descr, status, body)
+		}
+		f.Release()
+	}
+}

@@ -19,6 +19,9 @@ const (
 	OpUpdateBucket  Op = "UpdateBucket"
 	OpGetVersion    Op = "GetVersion"
 	OpCreateVersion Op = "CreateVersion"
+	// OpUpdateVersion revokes, schedules the revocation of, or restores a
+	// version (Packer itself never calls it; users and tools do).
+	OpUpdateVersion Op = "UpdateVersion"
 	OpListBuilds    Op = "ListBuilds"
 	OpCreateBuild   Op = "CreateBuild"
 	OpGetBuild      Op = "GetBuild"
@@ -28,6 +31,18 @@ const (
 	OpGetEnforcedBlocks Op = "GetEnforcedBlocksByBucket"
 	OpGetChannel        Op = "GetChannel"
 	OpUpdateChannel     Op = "UpdateChannel"
+	// OpListOrganizations and OpListProjects are the resource-manager
+	// lookups Packer makes when HCP_ORGANIZATION_ID or HCP_PROJECT_ID is
+	// not set.
+	OpListOrganizations Op = "OrganizationServiceList"
+	OpListProjects      Op = "ProjectServiceList"
+	// OpGetIterationChannel and OpGetIteration are the 2021-04-30 reads of
+	// the deprecated hcp-packer-iteration and hcp-packer-image data
+	// sources: a channel with its iteration, and an iteration.
+	OpGetIterationChannel Op = "GetChannel2021"
+	OpGetIteration        Op = "GetIteration"
+	OpGetOrganization     Op = "OrganizationServiceGet"
+	OpGetProject          Op = "ProjectServiceGet"
 	// OpUnknown is any request no route matches. It is answered 404 with
 	// code 5 and recorded, so a test can notice Packer calling something the
 	// emulator does not know (an API drift).
@@ -82,6 +97,8 @@ type apiError struct {
 	status  int
 	code    int
 	message string
+	// oauth, when set, is the OAuth2 error code a token fault answers.
+	oauth string
 }
 
 func (e *apiError) Error() string { return e.message }

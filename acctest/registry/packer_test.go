@@ -38,6 +38,9 @@ type packerRun struct {
 	bin string
 	dir string
 	s   *registry.Server
+	// unset names variables of the emulator's Env that Packer must not
+	// get, for example HCP_PROJECT_ID to make it look the project up.
+	unset []string
 }
 
 func newPackerRun(t *testing.T, s *registry.Server) *packerRun {
@@ -53,8 +56,14 @@ func (p *packerRun) write(name, content string) {
 }
 
 func (p *packerRun) command(template string) *exec.Cmd {
+	return p.commandArgs("build", "-color=false", template)
+}
+
+// commandArgs is a Packer command with any arguments, in the run's
+// directory and environment.
+func (p *packerRun) commandArgs(args ...string) *exec.Cmd {
 	home := filepath.Join(p.dir, ".home")
-	cmd := exec.CommandContext(p.t.Context(), p.bin, "build", "-color=false", template)
+	cmd := exec.CommandContext(p.t.Context(), p.bin, args...)
 	cmd.Dir = p.dir
 	cmd.WaitDelay = 10 * time.Second
 	var env []string
@@ -72,14 +81,26 @@ func (p *packerRun) command(template string) *exec.Cmd {
 		"PACKER_PLUGIN_PATH="+filepath.Join(home, "plugins"),
 		"CHECKPOINT_DISABLE=1",
 	)
-	cmd.Env = append(env, p.s.Env()...)
+	for _, kv := range p.s.Env() {
+		name, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains(p.unset, name) {
+			env = append(env, kv)
+		}
+	}
+	cmd.Env = env
 	return cmd
 }
 
 // build runs `packer build template` and returns its output and error.
 func (p *packerRun) build(template string) (string, error) {
 	p.t.Helper()
-	out, err := p.command(template).CombinedOutput()
+	return p.run("build", "-color=false", template)
+}
+
+// run runs Packer with args and returns its output and error.
+func (p *packerRun) run(args ...string) (string, error) {
+	p.t.Helper()
+	out, err := p.commandArgs(args...).CombinedOutput()
 	assertNoCrash(p.t, string(out))
 	return string(out), err
 }

@@ -32,18 +32,28 @@ func (s BuildStatus) valid() bool {
 // emulator derives it from the statuses of the version's builds.
 type VersionStatus string
 
-// The version statuses the emulator uses.
+// The version statuses the emulator uses, as hcp-sdk-go's
+// HashicorpCloudPacker20230101VersionStatus documents them.
 const (
-	// VersionRunning: some build has not finished yet.
+	// VersionRunning: some build is running, or the version has no builds
+	// yet.
 	VersionRunning VersionStatus = "VERSION_RUNNING"
+	// VersionIncomplete: some build never ran (it is still BUILD_UNSET)
+	// and none is running.
+	VersionIncomplete VersionStatus = "VERSION_INCOMPLETE"
 	// VersionActive: every build is done; the version has a name "v<N>".
 	VersionActive VersionStatus = "VERSION_ACTIVE"
 	// VersionFailed: no build is running and some build failed.
 	VersionFailed VersionStatus = "VERSION_FAILED"
 	// VersionCancelled: no build is running and some build was cancelled.
 	VersionCancelled VersionStatus = "VERSION_CANCELLED"
-	// VersionRevoked is never set by the emulator itself; see Server.RevokeVersion.
+	// VersionRevoked: the version was revoked (Server.RevokeVersion or a
+	// PATCH of the version with revoke_at or revoke_in), directly or
+	// inherited from a revoked ancestor.
 	VersionRevoked VersionStatus = "VERSION_REVOKED"
+	// VersionRevocationScheduled: the version will be revoked at its
+	// RevokeAt, which is in the future; until then it stays usable.
+	VersionRevocationScheduled VersionStatus = "VERSION_REVOCATION_SCHEDULED"
 )
 
 // IncompleteVersionName is the name of every version that is not complete
@@ -78,6 +88,17 @@ type Version struct {
 	TemplateType string        `json:"template_type"`
 	CreatedAt    time.Time     `json:"created_at"`
 	UpdatedAt    time.Time     `json:"updated_at"`
+	// RevokeAt is when the version is (or will be) revoked; zero when it
+	// is not. See Server.RevokeVersion.
+	RevokeAt          time.Time      `json:"revoke_at,omitzero"`
+	RevocationMessage string         `json:"revocation_message,omitempty"`
+	RevocationAuthor  string         `json:"revocation_author,omitempty"`
+	RevocationType    RevocationType `json:"revocation_type,omitempty"`
+	// RevocationInheritedFrom is the ID of the revoked ancestor whose
+	// revocation this version inherited.
+	RevocationInheritedFrom string `json:"revocation_inherited_from,omitempty"`
+
+	revocation *revocationState
 }
 
 // Build is a recorded build: one source of one version.

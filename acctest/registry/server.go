@@ -29,9 +29,12 @@ const maxBody = 32 << 20
 const tokenLifetime = time.Hour
 
 // Server is a local HCP Packer registry. It answers the API calls Packer
-// makes during `packer build` and in its hcp-packer-version and
-// hcp-packer-artifact data sources, records them, and keeps the state they
-// build up (buckets, versions, builds, channels) for tests to inspect.
+// makes during `packer build` and in its HCP data sources (hcp-packer-version
+// and hcp-packer-artifact, and the deprecated hcp-packer-iteration and
+// hcp-packer-image), the resource-manager lookups of the organization and
+// project, and the revocation of versions; it records them, and keeps the
+// state they build up (buckets, versions, builds, channels) for tests to
+// inspect.
 //
 // It listens twice on the loopback interface: plain HTTP for the API, and
 // HTTPS for the OAuth2 token endpoint, because the HCP SDK only accepts an
@@ -70,6 +73,9 @@ type Server struct {
 	serving sync.WaitGroup
 	tokens  map[string]bool
 	now     func() time.Time
+	// startedAt is when Start ran: the creation time of the emulator's
+	// organization and project.
+	startedAt time.Time
 
 	buckets  []*Bucket
 	versions []*Version
@@ -127,6 +133,7 @@ func (s *Server) Start() error {
 	if s.ProjectID == "" {
 		s.ProjectID = "proj-" + strings.ToLower(newULID(s.now()))
 	}
+	s.startedAt = s.now().UTC()
 	cert, err := selfSignedCert(s.now())
 	if err != nil {
 		return err
@@ -230,6 +237,21 @@ func (s *Server) EnvMap() map[string]string {
 	}
 }
 
+// EnvWithoutLocation is Env without HCP_ORGANIZATION_ID and HCP_PROJECT_ID,
+// as a user with only a service principal's credentials has it: Packer
+// then finds the organization and the project through the resource-manager
+// API, which the emulator answers with its own.
+func (s *Server) EnvWithoutLocation() []string {
+	var env []string
+	for _, kv := range s.Env() {
+		name, _, _ := strings.Cut(kv, "=")
+		if name != "HCP_ORGANIZATION_ID" && name != "HCP_PROJECT_ID" {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
 // handler answers one route. It runs with s.mu held and returns the HTTP
 // status and the value to send as JSON.
 type handler func(r *http.Request, body []byte) (int, any)
@@ -245,6 +267,7 @@ func (s *Server) routes() http.Handler {
 	api("PATCH", "/buckets/{bucket}", OpUpdateBucket, s.updateBucket)
 	api("GET", "/buckets/{bucket}/versions/{fingerprint}", OpGetVersion, s.getVersion)
 	api("POST", "/buckets/{bucket}/versions", OpCreateVersion, s.createVersion)
+	api("PATCH", "/buckets/{bucket}/versions/{fingerprint}", OpUpdateVersion, s.updateVersion)
 	api("GET", "/buckets/{bucket}/versions/{fingerprint}/builds", OpListBuilds, s.listBuilds)
 	api("POST", "/buckets/{bucket}/versions/{fingerprint}/builds", OpCreateBuild, s.createBuild)
 	api("GET", "/buckets/{bucket}/versions/{fingerprint}/builds/{build}", OpGetBuild, s.getBuild)
@@ -253,6 +276,19 @@ func (s *Server) routes() http.Handler {
 	api("GET", "/enforced_blocks/bucket/{bucket}", OpGetEnforcedBlocks, s.getEnforcedBlocks)
 	api("GET", "/buckets/{bucket}/channels/{channel}", OpGetChannel, s.getChannel)
 	api("PATCH", "/buckets/{bucket}/channels/{channel}", OpUpdateChannel, s.updateChannel)
+	deprecated := func(path string, op Op, h handler) {
+		mux.Handle("GET "+deprecatedPrefix+path, s.wrap(op, true, h))
+	}
+	deprecated("/registry", OpGetRegistry, s.getRegistry)
+	deprecated("/images/{bucket}/channels/{channel}", OpGetIterationChannel, s.getDeprecatedChannel)
+	deprecated("/images/{bucket}/iteration", OpGetIteration, s.getIteration)
+	rm := func(path string, op Op, h handler) {
+		mux.Handle("GET "+rmPrefix+path, s.wrap(op, true, h))
+	}
+	rm("/organizations", OpListOrganizations, s.listOrganizations)
+	rm("/organizations/{id}", OpGetOrganization, s.getOrganization)
+	rm("/projects", OpListProjects, s.listProjects)
+	rm("/projects/{id}", OpGetProject, s.getProject)
 	mux.Handle("POST /oauth2/token", s.wrap(OpToken, false, s.token))
 	mux.HandleFunc("GET /_emulator/state", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, s.State())
@@ -264,6 +300,44 @@ func (s *Server) routes() http.Handler {
 		return errResult(errorf(CodeNotFound, fmt.Sprintf("emulator: no route for %s %s", r.Method, r.URL.Path)))
 	}))
 	return mux
+}
+
+// faultResult is the answer of an injected fault: OAuth2's error shape on
+// the token endpoint, google.rpc.Status on the API.
+func faultResult(op Op, e *apiError) (int, any) {
+	if op != OpToken {
+		return errResult(e)
+	}
+	code := e.oauth
+	if code == "" {
+		code = oauthErrorFor(e.code)
+	}
+	return e.status, oauthError{Error: code, Description: e.message}
+}
+
+// oauthError is the error body of an OAuth2 token endpoint (RFC 6749,
+// section 5.2).
+type oauthError struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description"`
+}
+
+// oauthErrorFor maps a google.rpc code to the OAuth2 error a token endpoint
+// answers in its place.
+func oauthErrorFor(code int) string {
+	switch code {
+	case CodeInvalidArgument:
+		return "invalid_request"
+	case CodeUnauthenticated:
+		return "invalid_client"
+	case CodePermissionDenied:
+		return "unauthorized_client"
+	case CodeFailedPrecondition:
+		return "invalid_grant"
+	case CodeUnavailable, CodeResourceExhausted, CodeDeadlineExceeded:
+		return "temporarily_unavailable"
+	}
+	return "server_error"
 }
 
 func errResult(e *apiError) (int, any) {
@@ -285,11 +359,14 @@ func (s *Server) wrap(op Op, checkAuth bool, h handler) http.Handler {
 		}
 		req := s.record(op, r, body, params)
 
-		if ferr, abandoned := s.applyFaults(r.Context(), req); abandoned {
+		ferr, applied, abandoned := s.applyFaults(r.Context(), req)
+		switch {
+		case abandoned:
 			s.finish(req, 0, false)
 			return
-		} else if ferr != nil {
-			status, v := errResult(ferr)
+		case ferr != nil && !applied:
+			// The call never reached the service: nothing changes.
+			status, v := faultResult(op, ferr)
 			writeJSON(w, status, v)
 			s.finish(req, status, true)
 			return
@@ -304,12 +381,20 @@ func (s *Server) wrap(op Op, checkAuth bool, h handler) http.Handler {
 			status, v = errResult(errorf(CodeInvalidArgument, fmt.Sprintf("emulator: request body larger than %d bytes", maxBody)))
 		default:
 			s.mu.Lock()
+			s.tick()
 			if e := s.checkCaller(r, checkAuth); e != nil {
 				status, v = errResult(e)
 			} else {
 				status, v = h(r, body)
 			}
 			s.mu.Unlock()
+		}
+		if ferr != nil && status < 300 {
+			// The call took effect, and its answer is the fault.
+			status, v = faultResult(op, ferr)
+			writeJSON(w, status, v)
+			s.finish(req, status, true)
+			return
 		}
 		writeJSON(w, status, v)
 		s.finish(req, status, false)
@@ -326,6 +411,10 @@ func (s *Server) checkCaller(r *http.Request, checkAuth bool) *apiError {
 	token, ok := strings.CutPrefix(auth, "Bearer ")
 	if !ok || !s.tokens[token] {
 		return errorf(CodeUnauthenticated, "unauthenticated: a bearer token issued by this emulator is required")
+	}
+	if !strings.HasPrefix(r.URL.Path, "/packer/") {
+		// Resource-manager routes carry no location in their path.
+		return nil
 	}
 	if org := r.PathValue("org"); org != s.OrganizationID {
 		return errorf(CodePermissionDenied, fmt.Sprintf("permission denied: organization %q is not %q", org, s.OrganizationID))

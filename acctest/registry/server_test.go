@@ -255,11 +255,11 @@ func TestVersionAndBuildLifecycle(t *testing.T) {
 	status, body = c.call("PATCH", a, map[string]any{"status": "BUILD_FAILED"})
 	wantError(t, "update a done build", status, body, http.StatusBadRequest, registry.CodeFailedPrecondition)
 
-	// One build done of two: still incomplete.
+	// One build done, the other never started: incomplete.
 	var mid struct{ Version wireVersion }
 	c.mustCall("GET", vpath, nil, &mid)
-	if mid.Version.Name != "v0" || *mid.Version.Status != "VERSION_RUNNING" {
-		t.Errorf("half done: expected v0 VERSION_RUNNING, found %s %s", mid.Version.Name, *mid.Version.Status)
+	if mid.Version.Name != "v0" || *mid.Version.Status != "VERSION_INCOMPLETE" {
+		t.Errorf("half done: expected v0 VERSION_INCOMPLETE, found %s %s", mid.Version.Name, *mid.Version.Status)
 	}
 
 	b := bpath + "/" + ids["docker.b"]
@@ -326,7 +326,9 @@ func TestVersionStatusFollowsBuilds(t *testing.T) {
 		{[]string{"BUILD_FAILED", "BUILD_DONE"}, registry.VersionFailed},
 		{[]string{"BUILD_CANCELLED", "BUILD_DONE"}, registry.VersionCancelled},
 		{[]string{"BUILD_RUNNING", "BUILD_FAILED"}, registry.VersionRunning},
-		{[]string{"BUILD_UNSET", "BUILD_DONE"}, registry.VersionRunning},
+		{[]string{"BUILD_UNSET", "BUILD_DONE"}, registry.VersionIncomplete},
+		{[]string{"BUILD_UNSET", "BUILD_UNSET"}, registry.VersionIncomplete},
+		{[]string{"BUILD_UNSET", "BUILD_RUNNING"}, registry.VersionRunning},
 	} {
 		s := registry.NewServer(t)
 		c := newAPIClient(t, s)
@@ -433,10 +435,16 @@ func TestRevokeVersion(t *testing.T) {
 	if err := s.RevokeVersion("base", "nope"); err == nil {
 		t.Error("RevokeVersion of a missing version: expected an error, found none")
 	}
+	var got struct{ Version wireVersion }
+	c.mustCall("GET", "/buckets/base/versions/fp1", nil, &got)
+	if got.Version.Status == nil || *got.Version.Status != "VERSION_REVOKED" {
+		t.Errorf("expected the version revoked, found %+v", got.Version)
+	}
+	// It was the only version: "latest" has nothing left to point at.
 	var latest struct{ Channel wireChannel }
 	c.mustCall("GET", "/buckets/base/channels/latest", nil, &latest)
-	if latest.Channel.Version == nil || *latest.Channel.Version.Status != "VERSION_REVOKED" {
-		t.Errorf("expected the channel's version revoked, found %+v", latest.Channel.Version)
+	if latest.Channel.Version != nil {
+		t.Errorf("expected latest unassigned, found %+v", latest.Channel.Version)
 	}
 	if err := s.SetChannel("base", "prod", ""); err != nil {
 		t.Fatal(err)

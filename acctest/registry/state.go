@@ -14,6 +14,7 @@ var bucketNameRE = regexp.MustCompile(`^[a-zA-Z0-9-]{3,36}$`)
 func (s *Server) Buckets() []Bucket {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.tick()
 	out := make([]Bucket, 0, len(s.buckets))
 	for _, b := range s.buckets {
 		out = append(out, b.clone())
@@ -25,6 +26,7 @@ func (s *Server) Buckets() []Bucket {
 func (s *Server) Versions() []Version {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.tick()
 	out := make([]Version, 0, len(s.versions))
 	for _, v := range s.versions {
 		out = append(out, *v)
@@ -36,6 +38,7 @@ func (s *Server) Versions() []Version {
 func (s *Server) Builds() []Build {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.tick()
 	out := make([]Build, 0, len(s.builds))
 	for _, b := range s.builds {
 		out = append(out, b.clone())
@@ -47,6 +50,7 @@ func (s *Server) Builds() []Build {
 func (s *Server) Channels() []Channel {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.tick()
 	out := make([]Channel, 0, len(s.channels))
 	for _, c := range s.channels {
 		out = append(out, c.clone())
@@ -86,6 +90,7 @@ func (s *Server) requestsLocked() []Request {
 func (s *Server) State() State {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.tick()
 	st := State{
 		Buckets:        make([]Bucket, 0, len(s.buckets)),
 		Versions:       make([]Version, 0, len(s.versions)),
@@ -173,20 +178,6 @@ func (s *Server) AddEnforcedBlock(bucket, name, content string) error {
 	return nil
 }
 
-// RevokeVersion marks a version revoked. Packer's data sources then refuse
-// to read it.
-func (s *Server) RevokeVersion(bucket, fingerprint string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	v := s.version(bucket, fingerprint)
-	if v == nil {
-		return fmt.Errorf("registry: bucket %q has no version with fingerprint %q", bucket, fingerprint)
-	}
-	v.Status = VersionRevoked
-	v.UpdatedAt = s.now().UTC()
-	return nil
-}
-
 // The helpers below run with s.mu held.
 
 func (s *Server) bucket(name string) *Bucket {
@@ -256,7 +247,7 @@ func (s *Server) assignChannel(c *Channel, fingerprint string) {
 // gets the next name "v<N>" in its bucket and the managed "latest" channel
 // moves to it.
 func (s *Server) refreshVersion(v *Version) {
-	if v.Status == VersionRevoked || v.Name != IncompleteVersionName {
+	if !v.RevokeAt.IsZero() || v.Name != IncompleteVersionName {
 		return
 	}
 	builds := s.versionBuilds(v)
@@ -281,6 +272,9 @@ func (s *Server) refreshVersion(v *Version) {
 
 func deriveStatus(builds []*Build) VersionStatus {
 	if len(builds) == 0 {
+		// Packer creates the version and then its builds: in between
+		// the service reports the version running, as Packer's own
+		// mock does.
 		return VersionRunning
 	}
 	statuses := make([]BuildStatus, 0, len(builds))
@@ -297,8 +291,9 @@ func deriveStatus(builds []*Build) VersionStatus {
 	case slices.Contains(statuses, BuildCancelled):
 		return VersionCancelled
 	default:
-		// Builds not started yet (BUILD_UNSET), for example those a
-		// `packer build -only` left out: the version is still open.
-		return VersionRunning
+		// Builds that never ran (still BUILD_UNSET), for example those a
+		// `packer build -only` left out. The API documents this state as
+		// VERSION_INCOMPLETE; the version stays open for a later run.
+		return VersionIncomplete
 	}
 }

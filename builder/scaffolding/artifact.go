@@ -7,6 +7,8 @@ import (
 
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	registryimage "github.com/hashicorp/packer-plugin-sdk/packer/registry/image"
+
+	"github.com/example/packer-plugin-scaffolding/cloud"
 )
 
 // BuilderID identifies artifacts made by this builder. Post-processors
@@ -24,16 +26,23 @@ const (
 	StateStore = "store"
 	// StateRegion is the key of the region the image is in (a string).
 	StateRegion = "region"
+	// StateImageName is the key of the image's name (a string). With the
+	// id and the region it names exactly one image.
+	StateImageName = "image_name"
 )
 
 // Artifact is the image a build registered in the store.
 type Artifact struct {
 	// Image is the image as the store registered it.
-	Image Image
+	Image cloud.Image
 	// Store is the store directory the image is in.
 	Store string
-	// Driver deletes the image on Destroy.
-	Driver Driver
+	// Driver deregisters the image on Destroy.
+	Driver cloud.Driver
+	// Reused says the image was already registered, identical, by an
+	// earlier build: this artifact reports it but does not own it, so
+	// Destroy leaves it alone.
+	Reused bool
 	// StateData holds "generated_data" and anything else a post-processor
 	// may ask for with State.
 	StateData map[string]interface{}
@@ -60,8 +69,8 @@ func (a *Artifact) String() string {
 	return fmt.Sprintf("Image %q (%s) in region %q of store %s", a.Image.Name, a.Image.ID, a.Image.Region, a.Store)
 }
 
-// State answers the registry metadata key, StateStore, StateRegion and the
-// keys of StateData.
+// State answers the registry metadata key, StateStore, StateRegion,
+// StateImageName and the keys of StateData.
 func (a *Artifact) State(name string) interface{} {
 	switch name {
 	case registryimage.ArtifactStateURI:
@@ -70,6 +79,8 @@ func (a *Artifact) State(name string) interface{} {
 		return a.Store
 	case StateRegion:
 		return a.Image.Region
+	case StateImageName:
+		return a.Image.Name
 	}
 	return a.StateData[name]
 }
@@ -103,10 +114,15 @@ func (a *Artifact) registryImage() *registryimage.Image {
 	return img
 }
 
-// Destroy deletes the image from its region of the store.
+// Destroy deregisters the image from its region, unless the build reused
+// an image it did not make.
 func (a *Artifact) Destroy() error {
+	if a.Reused {
+		log.Printf("[INFO] image %s was made by an earlier build; not deregistering it", a.Image.ID)
+		return nil
+	}
 	if a.Driver == nil {
 		return fmt.Errorf("image %s: artifact has no driver to delete it with", a.Image.ID)
 	}
-	return a.Driver.DeleteImage(context.Background(), a.Image)
+	return a.Driver.DeregisterImage(context.Background(), a.Image)
 }

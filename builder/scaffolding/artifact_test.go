@@ -6,11 +6,13 @@ import (
 	"testing"
 
 	registryimage "github.com/hashicorp/packer-plugin-sdk/packer/registry/image"
+
+	"github.com/example/packer-plugin-scaffolding/cloud"
 )
 
-func testArtifact(driver Driver) *Artifact {
+func testArtifact(driver cloud.Driver) *Artifact {
 	return &Artifact{
-		Image: Image{
+		Image: cloud.Image{
 			ID:       "sha256:" + strings.Repeat("ab", 32),
 			Name:     "web",
 			Region:   "eu",
@@ -92,15 +94,15 @@ func TestArtifact_registryMetadataWithGeneratedData(t *testing.T) {
 }
 
 func TestArtifact_destroy(t *testing.T) {
-	driver := &MockDriver{}
+	driver := &cloud.MockDriver{}
 	a := testArtifact(driver)
 	if err := a.Destroy(); err != nil {
 		t.Fatal(err)
 	}
-	if len(driver.DeleteImageImages) != 1 || driver.DeleteImageImages[0].ID != a.Image.ID || driver.DeleteImageImages[0].Region != "eu" {
-		t.Errorf("deleted %+v", driver.DeleteImageImages)
+	if len(driver.DeregisterImageImages) != 1 || driver.DeregisterImageImages[0].ID != a.Image.ID || driver.DeregisterImageImages[0].Region != "eu" {
+		t.Errorf("deleted %+v", driver.DeregisterImageImages)
 	}
-	driver.DeleteImageErr = errors.New("busy")
+	driver.DeregisterImageErr = errors.New("busy")
 	if err := a.Destroy(); err == nil {
 		t.Error("Destroy hid the driver's error")
 	}

@@ -11,6 +11,8 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/multistep/commonsteps"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/hashicorp/packer-plugin-sdk/packerbuilderdata"
+
+	"github.com/example/packer-plugin-scaffolding/cloud"
 )
 
 // generatedVars are the names of the build data this builder produces,
@@ -23,10 +25,10 @@ type Builder struct {
 	config Config
 	runner multistep.Runner
 
-	// Driver talks to the image platform. When nil, Run asks OpenStore for
-	// the driver of the configured store (a LocalDriver here, a fork's cloud
-	// driver there); unit tests set a MockDriver.
-	Driver Driver
+	// Driver talks to the platform. When nil, Run asks cloud.NewDriver for
+	// the driver of the configured access (the stand-in cloud here, a
+	// fork's SDK there); unit tests set a cloud.MockDriver.
+	Driver cloud.Driver
 }
 
 var _ packersdk.Builder = (*Builder)(nil)
@@ -48,13 +50,17 @@ func (b *Builder) Prepare(raws ...interface{}) ([]string, []string, error) {
 func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook) (packersdk.Artifact, error) {
 	driver := b.Driver
 	if driver == nil {
-		// OpenStore is the one place that decides which Driver talks to
+		// cloud.NewDriver is the one place that decides which Driver talks to
 		// the platform, for every component: a fork returns its own there.
 		var err error
-		if driver, err = OpenStore(b.config.Store, StoreOptions{}); err != nil {
+		if driver, err = cloud.NewDriver(&cloud.AccessConfig{Store: b.config.Store}); err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}
 	}
+
+	// The driver says what it waits for (another build's store lock, say)
+	// on the build's UI.
+	ctx = cloud.WithProgress(ctx, ui.Say)
 
 	state := new(multistep.BasicStateBag)
 	state.Put("config", &b.config)
@@ -72,13 +78,25 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 	generated.Put("ImageID", "")
 
 	steps := []multistep.Step{
-		&stepSourceImage{GeneratedData: generated},
-		&stepCreateInstance{GeneratedData: generated},
-		&stepRestoreImage{},
+		&stepSourceImageInfo{GeneratedData: generated},
+	}
+	if b.config.Comm.Type == "ssh" {
+		// The build's temporary key pair (or the one ssh_private_key_file
+		// names): the public half goes to the instance at launch, as a
+		// cloud's key pair does.
+		steps = append(steps, &communicator.StepSSHKeyGen{
+			CommConf:            &b.config.Comm,
+			SSHTemporaryKeyPair: b.config.Comm.SSHTemporaryKeyPair,
+		})
+	}
+	steps = append(steps,
+		&stepRunInstance{GeneratedData: generated},
 		&communicator.StepConnect{
 			Config:    &b.config.Comm,
 			Host:      commHost(&b.config.Comm),
 			SSHConfig: b.config.Comm.SSHConfigFunc(),
+			SSHPort:   sshPort(&b.config),
+			WinRMPort: commPort(func() int { return b.config.Comm.WinRMPort }),
 			CustomConnect: map[string]multistep.Step{
 				WorkspaceCommunicator: &stepConnectWorkspace{},
 			},
@@ -86,11 +104,28 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 		&commonsteps.StepProvision{},
 		&stepStopInstance{},
 		&stepCreateImage{GeneratedData: generated},
-	}
+	)
 
 	b.runner = commonsteps.NewRunner(steps, b.config.PackerConfig, ui)
 	b.runner.Run(ctx, state)
 
+	art, err := b.result(ctx, state, driver)
+	if art == nil {
+		// A cancel can land after stepCreateImage's Cleanup kept the image,
+		// while the instance is being terminated: no artifact will report
+		// the image then, so it must go (unless an earlier build made it).
+		reused, _ := state.Get("image_reused").(bool)
+		if image, ok := state.GetOk("image"); ok && !reused {
+			_ = discardImage(state, image.(cloud.Image))
+		}
+		return nil, err // a nil interface, not a typed nil
+	}
+	return art, nil
+}
+
+// result is what Run returns once the steps have run: the artifact, or nil
+// when the build failed or was cancelled.
+func (b *Builder) result(ctx context.Context, state multistep.StateBag, driver cloud.Driver) (*Artifact, error) {
 	if err, ok := state.GetOk("error"); ok {
 		return nil, err.(error)
 	}
@@ -106,10 +141,12 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 	if !ok {
 		return nil, fmt.Errorf("build finished without creating an image")
 	}
+	reused, _ := state.Get("image_reused").(bool)
 	return &Artifact{
-		Image:  image.(Image),
+		Image:  image.(cloud.Image),
 		Store:  b.config.Store,
 		Driver: driver,
+		Reused: reused,
 		StateData: map[string]interface{}{
 			"generated_data": state.Get("generated_data"),
 		},

@@ -11,7 +11,9 @@ import (
 
 	"github.com/example/packer-plugin-scaffolding/acctest"
 	"github.com/example/packer-plugin-scaffolding/builder/scaffolding"
-	"github.com/example/packer-plugin-scaffolding/builder/scaffolding/imagecheck"
+	"github.com/example/packer-plugin-scaffolding/cloud"
+	"github.com/example/packer-plugin-scaffolding/standin"
+	"github.com/example/packer-plugin-scaffolding/standin/imagecheck"
 )
 
 // imageID is what every image id looks like: the digest of its archive.
@@ -34,13 +36,14 @@ build {
       destination = "/etc/motd"
       content     = "hello from ${build.ImageName} in ${build.Region}"
     }
-    inline = ["echo ran > ran.txt"]
+    inline = ["echo ran > /ran.txt"]
   }
 }
 `
 
 func TestAccBuilder_basic(t *testing.T) {
 	t.Parallel()
+	needMachines(t)
 	acctest.Test(t, acctest.Case{
 		Steps: []acctest.Step{{
 			Template: basicTemplate,
@@ -52,7 +55,7 @@ func TestAccBuilder_basic(t *testing.T) {
 				imagecheck.ArtifactImagesInStore(scaffolding.BuilderID, "store"),
 				imagecheck.FileInImage(scaffolding.BuilderID, "/etc/motd", "hello from basic in local"),
 				imagecheck.FileInImage(scaffolding.BuilderID, "/ran.txt", "ran"),
-				imagecheck.StoreImages("store", scaffolding.ImageFilter{Name: "basic", Region: "local", Labels: map[string]string{"role": "test"}}, 1),
+				imagecheck.StoreImages("store", cloud.ImageFilter{Name: "basic", Region: "local", Labels: map[string]string{"role": "test"}}, 1),
 				imagecheck.NoTempFiles("store"),
 			},
 		}},
@@ -95,6 +98,7 @@ func useFirstImage(t testing.TB, run *acctest.Run, step *acctest.Step) {
 
 func TestAccBuilder_fromSourceImage(t *testing.T) {
 	t.Parallel()
+	needMachines(t)
 	acctest.Test(t, acctest.Case{
 		Steps: []acctest.Step{
 			{Template: basicTemplate},
@@ -106,7 +110,7 @@ func TestAccBuilder_fromSourceImage(t *testing.T) {
 					imagecheck.FileInImage(scaffolding.BuilderID, "/etc/motd", "hello from basic"),
 					imagecheck.FileInImage(scaffolding.BuilderID, "/etc/child", "child of sha256:"),
 					acctest.CheckFunc(sourceRecorded),
-					imagecheck.StoreImages("store", scaffolding.ImageFilter{Region: "local"}, 2),
+					imagecheck.StoreImages("store", cloud.ImageFilter{Region: "local"}, 2),
 				},
 			},
 		},
@@ -117,7 +121,7 @@ func TestAccBuilder_fromSourceImage(t *testing.T) {
 // in the store, and that the parent's id reached the provisioner.
 func sourceRecorded(r *acctest.Result) error {
 	parent := r.Run().Results[0].Artifacts[0].ID
-	images, err := scaffolding.NewLocalDriver(filepath.Join(r.Dir, "store")).FindImages(context.Background(), scaffolding.ImageFilter{Name: "child"})
+	images, err := standin.NewLocalDriver(filepath.Join(r.Dir, "store")).FindImages(context.Background(), standin.ImageFilter{Name: "child"})
 	if err != nil {
 		return err
 	}
@@ -129,6 +133,7 @@ func sourceRecorded(r *acctest.Result) error {
 
 func TestAccBuilder_checksumMismatch(t *testing.T) {
 	t.Parallel()
+	needMachines(t)
 	acctest.Test(t, acctest.Case{
 		Steps: []acctest.Step{
 			{Template: basicTemplate},
@@ -151,7 +156,7 @@ func TestAccBuilder_checksumMismatch(t *testing.T) {
 				},
 				ExpectError: regexp.MustCompile(`checksum mismatch`),
 				Checks: []acctest.Check{
-					imagecheck.StoreImages("store", scaffolding.ImageFilter{Name: "child"}, 0),
+					imagecheck.StoreImages("store", cloud.ImageFilter{Name: "child"}, 0),
 					imagecheck.NoTempFiles("store"),
 				},
 			},
@@ -161,6 +166,7 @@ func TestAccBuilder_checksumMismatch(t *testing.T) {
 
 func TestAccBuilder_sourceImageNotFound(t *testing.T) {
 	t.Parallel()
+	needMachines(t)
 	missing := "sha256:" + strings.Repeat("0", 64)
 	acctest.Test(t, acctest.Case{
 		Steps: []acctest.Step{
@@ -169,7 +175,7 @@ func TestAccBuilder_sourceImageNotFound(t *testing.T) {
 				Template:    childTemplate,
 				Vars:        map[string]string{"source": missing},
 				ExpectError: regexp.MustCompile(regexp.QuoteMeta(missing) + `.*not found`),
-				Checks:      []acctest.Check{imagecheck.StoreImages("store", scaffolding.ImageFilter{Name: "child"}, 0)},
+				Checks:      []acctest.Check{imagecheck.StoreImages("store", cloud.ImageFilter{Name: "child"}, 0)},
 			},
 		},
 	})
@@ -177,6 +183,7 @@ func TestAccBuilder_sourceImageNotFound(t *testing.T) {
 
 func TestAccBuilder_invalidConfig(t *testing.T) {
 	t.Parallel()
+	needMachines(t)
 	acctest.Test(t, acctest.Case{
 		Steps: []acctest.Step{{
 			Template: `
@@ -200,8 +207,57 @@ build {
 	})
 }
 
+// A rebuild of identical content whose post-processor fails makes Packer
+// destroy the rebuild's artifact. The image is the earlier build's (the
+// rebuild reused it), so it and its archive must survive.
+func TestAccBuilder_failedRebuildKeepsEarlierImage(t *testing.T) {
+	t.Parallel()
+	rebuild := strings.Replace(basicTemplate, `  provisioner "scaffolding" {`, `  post-processor "scaffolding-copy" {
+    regions = ["eu-west"]
+  }
+
+  provisioner "scaffolding" {`, 1)
+	acctest.Test(t, acctest.Case{
+		Steps: []acctest.Step{
+			{
+				Template: basicTemplate,
+				Checks:   []acctest.Check{acctest.ArtifactCount(1)},
+			},
+			{
+				Template: rebuild,
+				// A file where the eu-west region's directory goes makes the
+				// copy fail.
+				PreBuild: func(t testing.TB, run *acctest.Run, _ *acctest.Step) {
+					dir := filepath.Join(run.Dir, "store", "images")
+					if err := os.WriteFile(filepath.Join(dir, "eu-west"), []byte("in the way"), 0o644); err != nil {
+						t.Fatal(err)
+					}
+				},
+				ExpectError: regexp.MustCompile(`eu-west`),
+				Checks: []acctest.Check{
+					acctest.UIContains("reuses it"),
+					imagecheck.StoreImages("store", cloud.ImageFilter{Name: "basic", Region: "local"}, 1),
+					acctest.CheckFunc(func(r *acctest.Result) error {
+						first := r.Run().Results[0].ArtifactsFrom(scaffolding.BuilderID)[0]
+						for _, f := range first.Files {
+							if !filepath.IsAbs(f) {
+								f = filepath.Join(r.Dir, f)
+							}
+							if _, err := os.Stat(f); err != nil {
+								return fmt.Errorf("the first build's archive: expected it kept, found %v", err)
+							}
+						}
+						return nil
+					}),
+				},
+			},
+		},
+	})
+}
+
 func TestAccBuilder_failedProvisionerLeavesNothing(t *testing.T) {
 	t.Parallel()
+	needMachines(t)
 	acctest.Test(t, acctest.Case{
 		Steps: []acctest.Step{{
 			Template: `
@@ -221,7 +277,7 @@ build {
 			ExpectError: regexp.MustCompile(`exit 3`),
 			Checks: []acctest.Check{
 				acctest.ArtifactCount(0),
-				imagecheck.StoreImages("store", scaffolding.ImageFilter{}, 0),
+				imagecheck.StoreImages("store", cloud.ImageFilter{}, 0),
 				imagecheck.NoTempFiles("store"),
 				acctest.CheckFunc(noInstanceLeft),
 			},
@@ -247,6 +303,7 @@ func noInstanceLeft(r *acctest.Result) error {
 // that the instance is gone and no image or temporary file was left.
 func TestAccBuilder_timeoutLeavesNothing(t *testing.T) {
 	t.Parallel()
+	needMachines(t)
 	acctest.Test(t, acctest.Case{
 		Steps: []acctest.Step{{
 			Template: `
@@ -267,7 +324,7 @@ build {
 			ExpectError: regexp.MustCompile(`(?i)timeout|deadline|cancel`),
 			Checks: []acctest.Check{
 				acctest.ArtifactCount(0),
-				imagecheck.StoreImages("store", scaffolding.ImageFilter{}, 0),
+				imagecheck.StoreImages("store", cloud.ImageFilter{}, 0),
 				imagecheck.NoTempFiles("store"),
 				acctest.CheckFunc(noInstanceLeft),
 			},

@@ -10,7 +10,9 @@ import (
 	"github.com/example/packer-plugin-scaffolding/acctest"
 	"github.com/example/packer-plugin-scaffolding/acctest/registry"
 	"github.com/example/packer-plugin-scaffolding/builder/scaffolding"
-	"github.com/example/packer-plugin-scaffolding/builder/scaffolding/imagecheck"
+	"github.com/example/packer-plugin-scaffolding/cloud"
+	"github.com/example/packer-plugin-scaffolding/standin"
+	"github.com/example/packer-plugin-scaffolding/standin/imagecheck"
 )
 
 // These cases run Packer against the harness's local HCP Packer registry and
@@ -73,11 +75,12 @@ func sourceIsFirstImage(r *acctest.Result) error {
 
 func TestAccBuilderRegistry_metadata(t *testing.T) {
 	t.Parallel()
+	needMachines(t)
 	acctest.Test(t, acctest.Case{
 		Registry: true,
 		Steps: []acctest.Step{
 			{
-				Template: registryTemplate("acc-parent", "parent", `inline = ["echo parent > parent.txt"]`),
+				Template: registryTemplate("acc-parent", "parent", `inline = ["echo parent > /parent.txt"]`),
 				Checks: []acctest.Check{
 					acctest.RegistryBucketExists("acc-parent"),
 					acctest.CheckFunc(publishedImage),
@@ -89,7 +92,7 @@ func TestAccBuilderRegistry_metadata(t *testing.T) {
 				},
 			},
 			{
-				Template: registryTemplate("acc-child", "child", `inline = ["echo child > child.txt"]`),
+				Template: registryTemplate("acc-child", "child", `inline = ["echo child > /child.txt"]`),
 				PreBuild: useFirstImage,
 				Checks: []acctest.Check{
 					acctest.CheckFunc(publishedImage),
@@ -108,6 +111,7 @@ func TestAccBuilderRegistry_metadata(t *testing.T) {
 
 func TestAccBuilderRegistry_failedBuild(t *testing.T) {
 	t.Parallel()
+	needMachines(t)
 	acctest.Test(t, acctest.Case{
 		Registry: true,
 		Steps: []acctest.Step{{
@@ -116,7 +120,7 @@ func TestAccBuilderRegistry_failedBuild(t *testing.T) {
 			Checks: []acctest.Check{
 				acctest.RegistryBuildHistory("scaffolding.failing", registry.BuildUnset, registry.BuildRunning, registry.BuildFailed),
 				acctest.RegistryArtifactCount("scaffolding.failing", 0),
-				imagecheck.StoreImages("store", scaffolding.ImageFilter{}, 0),
+				imagecheck.StoreImages("store", cloud.ImageFilter{}, 0),
 			},
 		}},
 	})
@@ -124,6 +128,7 @@ func TestAccBuilderRegistry_failedBuild(t *testing.T) {
 
 func TestAccBuilderRegistry_faultOnFinalUpdate(t *testing.T) {
 	t.Parallel()
+	needMachines(t)
 	acctest.Test(t, acctest.Case{
 		Registry: true,
 		Steps: []acctest.Step{{
@@ -132,13 +137,13 @@ func TestAccBuilderRegistry_faultOnFinalUpdate(t *testing.T) {
 				run.Registry().Fail(registry.OpUpdateBuild, 503, registry.CodeUnavailable, "registry is down for maintenance").
 					When(func(r registry.Request) bool { return strings.Contains(r.Body, `"BUILD_DONE"`) })
 			},
-			Template:    registryTemplate("acc-fault", "faulty", `inline = ["echo built > built.txt"]`),
+			Template:    registryTemplate("acc-fault", "faulty", `inline = ["echo built > /built.txt"]`),
 			ExpectError: regexp.MustCompile(`registry is down for maintenance`),
 			Checks: []acctest.Check{
 				// The registry never heard of success...
 				acctest.RegistryBuildHistory("scaffolding.faulty", registry.BuildUnset, registry.BuildRunning, registry.BuildFailed),
 				// ...but the image the builder made is intact in the store.
-				imagecheck.StoreImages("store", scaffolding.ImageFilter{Name: "faulty"}, 1),
+				imagecheck.StoreImages("store", cloud.ImageFilter{Name: "faulty"}, 1),
 				acctest.CheckFunc(storedImageVerifies),
 				imagecheck.NoTempFiles("store"),
 			},
@@ -153,8 +158,8 @@ func storedImageVerifies(r *acctest.Result) error {
 }
 
 func verifyAll(store string) error {
-	d := scaffolding.NewLocalDriver(store)
-	images, err := d.FindImages(context.Background(), scaffolding.ImageFilter{})
+	d := standin.NewLocalDriver(store)
+	images, err := d.FindImages(context.Background(), standin.ImageFilter{})
 	if err != nil {
 		return err
 	}
@@ -168,10 +173,11 @@ func verifyAll(store string) error {
 
 func TestAccBuilderRegistry_ancestry(t *testing.T) {
 	t.Parallel()
+	needMachines(t)
 	acctest.Test(t, acctest.Case{
 		Registry: true,
 		Steps: []acctest.Step{
-			{Template: registryTemplate("acc-base", "parent", `inline = ["echo parent > parent.txt"]`)},
+			{Template: registryTemplate("acc-base", "parent", `inline = ["echo parent > /parent.txt"]`)},
 			{
 				PreBuild: func(t testing.TB, run *acctest.Run, _ *acctest.Step) {
 					// What a release process does: point a channel at the
@@ -204,7 +210,7 @@ build {
   sources = ["source.scaffolding.child"]
 
   provisioner "scaffolding" {
-    inline = ["test -f parent.txt && echo child > child.txt"]
+    inline = ["test -f /parent.txt && echo child > /child.txt"]
   }
 }
 `,

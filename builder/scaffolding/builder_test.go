@@ -3,6 +3,8 @@ package scaffolding
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io"
 	"os"
@@ -13,6 +15,9 @@ import (
 
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	registryimage "github.com/hashicorp/packer-plugin-sdk/packer/registry/image"
+
+	"github.com/example/packer-plugin-scaffolding/cloud"
+	"github.com/example/packer-plugin-scaffolding/standin/machine"
 )
 
 // provisionHook stands in for Packer's provisioners: it gets the
@@ -53,7 +58,7 @@ func TestBuilder_prepare(t *testing.T) {
 }
 
 func TestBuilder_runWithMockDriver(t *testing.T) {
-	driver := &MockDriver{CreateInstanceResult: &Instance{ID: "i-1", Workspace: t.TempDir()}}
+	driver := &cloud.MockDriver{RunInstanceResult: &cloud.Instance{ID: "i-1"}}
 	b := Builder{Driver: driver}
 	raw := testConfig(t)
 	raw["communicator"] = "none"
@@ -64,7 +69,7 @@ func TestBuilder_runWithMockDriver(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"CreateInstance", "StopInstance", "CreateImage", "DeleteInstance"}
+	want := []string{"RunInstance", "StopInstance", "CreateImage", "TerminateInstance"}
 	if !reflect.DeepEqual(driver.Calls, want) {
 		t.Errorf("driver calls = %v, want %v", driver.Calls, want)
 	}
@@ -73,15 +78,15 @@ func TestBuilder_runWithMockDriver(t *testing.T) {
 		t.Errorf("artifact = %+v", a)
 	}
 	gd := a.State("generated_data").(map[string]interface{})
-	if gd["InstanceID"] != "i-1" || gd["ImageID"] != "sha256:mock" || gd["ImageName"] != "test-image" || gd["Region"] != DefaultRegion {
+	if gd["InstanceID"] != "i-1" || gd["ImageID"] != "sha256:mock" || gd["ImageName"] != "test-image" || gd["Region"] != cloud.DefaultRegion {
 		t.Errorf("generated data = %v", gd)
 	}
 }
 
 func TestBuilder_runErrorDeletesInstance(t *testing.T) {
-	driver := &MockDriver{
-		CreateInstanceResult: &Instance{ID: "i-1", Workspace: t.TempDir()},
-		CreateImageErr:       errors.New("disk full"),
+	driver := &cloud.MockDriver{
+		RunInstanceResult: &cloud.Instance{ID: "i-1"},
+		CreateImageErr:    errors.New("disk full"),
 	}
 	b := Builder{Driver: driver}
 	raw := testConfig(t)
@@ -93,17 +98,28 @@ func TestBuilder_runErrorDeletesInstance(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "disk full") || art != nil {
 		t.Fatalf("Run = %v, %v; want the driver's error and no artifact", art, err)
 	}
-	if !driver.DeleteInstanceCalled {
+	if !driver.TerminateInstanceCalled {
 		t.Error("instance not deleted after a failed build")
 	}
 }
 
-// newLocalBuilder prepares a Builder on a real LocalDriver whose instances
-// live in their own directory, so a test can see that none is left.
-func newLocalBuilder(t *testing.T, store string, set map[string]interface{}) (*Builder, *LocalDriver) {
+// newLocalBuilder prepares a Builder on the driver cloud.NewDriver returns
+// for a directory store (the stand-in cloud), with the instances made in
+// their own temporary directory, so a test can see that none is left.
+func newLocalBuilder(t *testing.T, store string, set map[string]interface{}) (*Builder, cloud.Driver, string) {
 	t.Helper()
-	driver := NewLocalDriver(store)
-	driver.InstanceDir = t.TempDir()
+	if set["communicator"] == nil {
+		// The default communicator, ssh, needs the instance to be a machine.
+		if err := machine.Supported(); err != nil {
+			t.Skip(err)
+		}
+	}
+	instances := t.TempDir()
+	t.Setenv("TMPDIR", instances)
+	driver, err := cloud.NewDriver(&cloud.AccessConfig{Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
 	b := &Builder{Driver: driver}
 	raw := map[string]interface{}{"store": store, "image_name": "app"}
 	for k, v := range set {
@@ -112,7 +128,30 @@ func newLocalBuilder(t *testing.T, store string, set map[string]interface{}) (*B
 	if _, _, err := b.Prepare(raw); err != nil {
 		t.Fatal(err)
 	}
-	return b, driver
+	return b, driver, instances
+}
+
+func fileDigest(t testing.TB, name string) string {
+	t.Helper()
+	data, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+func listDir(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
 }
 
 func TestBuilder_runWithLocalStore(t *testing.T) {
@@ -123,12 +162,12 @@ func TestBuilder_runWithLocalStore(t *testing.T) {
 	ctx := context.Background()
 
 	// A base image, provisioned through the workspace communicator.
-	base, driver := newLocalBuilder(t, store, map[string]interface{}{"image_name": "base", "image_labels": map[string]string{"tier": "base"}})
+	base, _, instances := newLocalBuilder(t, store, map[string]interface{}{"image_name": "base", "image_labels": map[string]string{"tier": "base"}})
 	hook := &provisionHook{fn: func(ctx context.Context, comm packersdk.Communicator) error {
 		if err := comm.Upload("/etc/motd", strings.NewReader("base motd"), nil); err != nil {
 			return err
 		}
-		cmd := &packersdk.RemoteCmd{Command: "echo ran > ran.txt"}
+		cmd := &packersdk.RemoteCmd{Command: "echo ran > /opt/ran.txt"}
 		if err := cmd.RunWithUi(ctx, comm, testUi()); err != nil {
 			return err
 		}
@@ -148,12 +187,12 @@ func TestBuilder_runWithLocalStore(t *testing.T) {
 	if got := fileDigest(t, baseArt.Files()[0]); got != baseArt.Id() {
 		t.Errorf("artifact id %s, archive hashes to %s", baseArt.Id(), got)
 	}
-	if left := listDir(t, driver.InstanceDir); len(left) != 0 {
+	if left := listDir(t, instances); len(left) != 0 {
 		t.Errorf("instances left: %v", left)
 	}
 
 	// A child built from it sees its files and records its ancestry.
-	child, driver := newLocalBuilder(t, store, map[string]interface{}{"source_image": baseArt.Id()})
+	child, driver, _ := newLocalBuilder(t, store, map[string]interface{}{"source_image": baseArt.Id()})
 	hook = &provisionHook{fn: func(ctx context.Context, comm packersdk.Communicator) error {
 		var motd bytes.Buffer
 		if err := comm.Download("/etc/motd", &motd); err != nil {
@@ -167,30 +206,34 @@ func TestBuilder_runWithLocalStore(t *testing.T) {
 	}
 	childArt := art.(*Artifact)
 	meta := childArt.State(registryimage.ArtifactStateURI).(*registryimage.Image)
-	if meta.SourceImageID != baseArt.Id() || meta.ProviderRegion != DefaultRegion {
+	if meta.SourceImageID != baseArt.Id() || meta.ProviderRegion != cloud.DefaultRegion {
 		t.Errorf("child metadata = %+v", meta)
 	}
 
-	inst, err := driver.CreateInstance(ctx, InstanceSpec{Name: "check"})
+	// An instance launched from the child sees what both builds wrote.
+	src := childArt.Image
+	inst, err := driver.RunInstance(ctx, cloud.LaunchSpec{Name: "check", SourceImage: &src})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = driver.DeleteInstance(ctx, inst) }()
-	if err := driver.RestoreImage(ctx, inst, childArt.Image); err != nil {
+	defer func() { _ = driver.TerminateInstance(ctx, inst) }()
+	comm, err := driver.(cloud.Connector).Communicator(ctx, inst)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := os.ReadFile(filepath.Join(inst.Workspace, "etc", "motd")); string(got) != "base motd + child" {
-		t.Errorf("child etc/motd = %q", got)
+	var motd, ran bytes.Buffer
+	if err := comm.Download("/etc/motd", &motd); err != nil || motd.String() != "base motd + child" {
+		t.Errorf("child /etc/motd = %q, %v", motd.String(), err)
 	}
-	if got, _ := os.ReadFile(filepath.Join(inst.Workspace, "ran.txt")); strings.TrimSpace(string(got)) != "ran" {
-		t.Errorf("child ran.txt = %q", got)
+	if err := comm.Download("/opt/ran.txt", &ran); err != nil || strings.TrimSpace(ran.String()) != "ran" {
+		t.Errorf("child ran.txt = %q, %v", ran.String(), err)
 	}
 
 	// Destroy removes the child and keeps the base.
 	if err := childArt.Destroy(); err != nil {
 		t.Fatal(err)
 	}
-	images, _ := driver.FindImages(ctx, ImageFilter{})
+	images, _ := driver.FindImages(ctx, cloud.ImageFilter{})
 	if len(images) != 1 || images[0].ID != baseArt.Id() {
 		t.Errorf("after Destroy: %+v", images)
 	}
@@ -198,7 +241,7 @@ func TestBuilder_runWithLocalStore(t *testing.T) {
 
 func TestBuilder_runFailureLeavesNothing(t *testing.T) {
 	store := filepath.Join(t.TempDir(), "store")
-	b, driver := newLocalBuilder(t, store, nil)
+	b, _, instances := newLocalBuilder(t, store, nil)
 	hook := &provisionHook{fn: func(ctx context.Context, comm packersdk.Communicator) error {
 		if err := comm.Upload("/half", strings.NewReader("x"), nil); err != nil {
 			return err
@@ -209,10 +252,10 @@ func TestBuilder_runFailureLeavesNothing(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "provisioner failed") || art != nil {
 		t.Fatalf("Run = %v, %v", art, err)
 	}
-	if left := listDir(t, driver.InstanceDir); len(left) != 0 {
+	if left := listDir(t, instances); len(left) != 0 {
 		t.Errorf("instances left after a failure: %v", left)
 	}
-	if _, err := os.Stat(filepath.Join(store, indexFileName)); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(store, "index.json")); !os.IsNotExist(err) {
 		t.Errorf("a failed build registered something: %v", err)
 	}
 }
@@ -220,19 +263,19 @@ func TestBuilder_runFailureLeavesNothing(t *testing.T) {
 func TestBuilder_runMissingSourceImage(t *testing.T) {
 	store := t.TempDir()
 	missing := "sha256:" + strings.Repeat("9", 64)
-	b, driver := newLocalBuilder(t, store, map[string]interface{}{"source_image": missing})
+	b, _, instances := newLocalBuilder(t, store, map[string]interface{}{"source_image": missing})
 	_, err := b.Run(context.Background(), testUi(), &packersdk.MockHook{})
-	if !errors.Is(err, ErrImageNotFound) || !strings.Contains(err.Error(), missing) {
+	if !errors.Is(err, cloud.ErrImageNotFound) || !strings.Contains(err.Error(), missing) {
 		t.Fatalf("Run = %v, want no-such-image naming %s", err, missing)
 	}
-	if left := listDir(t, driver.InstanceDir); len(left) != 0 {
+	if left := listDir(t, instances); len(left) != 0 {
 		t.Errorf("instances left: %v", left)
 	}
 }
 
 func TestBuilder_runCancelled(t *testing.T) {
 	store := filepath.Join(t.TempDir(), "store")
-	b, driver := newLocalBuilder(t, store, nil)
+	b, driver, instances := newLocalBuilder(t, store, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	hook := &provisionHook{fn: func(context.Context, packersdk.Communicator) error {
 		cancel()
@@ -242,10 +285,10 @@ func TestBuilder_runCancelled(t *testing.T) {
 	if art != nil || err != nil {
 		t.Fatalf("cancelled Run = %v, %v; want nothing", art, err)
 	}
-	if left := listDir(t, driver.InstanceDir); len(left) != 0 {
+	if left := listDir(t, instances); len(left) != 0 {
 		t.Errorf("instances left after cancel: %v", left)
 	}
-	if images, _ := driver.FindImages(context.Background(), ImageFilter{}); len(images) != 0 {
+	if images, _ := driver.FindImages(context.Background(), cloud.ImageFilter{}); len(images) != 0 {
 		t.Errorf("a cancelled build left images: %+v", images)
 	}
 }

@@ -68,10 +68,14 @@ type FlatConfig struct {
 	WinRMInsecure             *bool             `mapstructure:"winrm_insecure" cty:"winrm_insecure" hcl:"winrm_insecure"`
 	WinRMUseNTLM              *bool             `mapstructure:"winrm_use_ntlm" cty:"winrm_use_ntlm" hcl:"winrm_use_ntlm"`
 	Store                     *string           `mapstructure:"store" required:"true" cty:"store" hcl:"store"`
+	Token                     *string           `mapstructure:"token" required:"false" cty:"token" hcl:"token"`
+	Timeout                   *string           `mapstructure:"timeout" required:"false" cty:"timeout" hcl:"timeout"`
+	Retries                   *int              `mapstructure:"retries" required:"false" cty:"retries" hcl:"retries"`
 	Region                    *string           `mapstructure:"region" required:"false" cty:"region" hcl:"region"`
 	ImageName                 *string           `mapstructure:"image_name" required:"true" cty:"image_name" hcl:"image_name"`
 	ImageLabels               map[string]string `mapstructure:"image_labels" required:"false" cty:"image_labels" hcl:"image_labels"`
 	SourceImage               *string           `mapstructure:"source_image" required:"false" cty:"source_image" hcl:"source_image"`
+	DiskSize                  *int              `mapstructure:"disk_size" required:"false" cty:"disk_size" hcl:"disk_size"`
 }
 
 // FlatMapstructure returns a new FlatConfig.
@@ -144,10 +148,14 @@ func (*FlatConfig) HCL2Spec() map[string]hcldec.Spec {
 		"winrm_insecure":               &hcldec.AttrSpec{Name: "winrm_insecure", Type: cty.Bool, Required: false},
 		"winrm_use_ntlm":               &hcldec.AttrSpec{Name: "winrm_use_ntlm", Type: cty.Bool, Required: false},
 		"store":                        &hcldec.AttrSpec{Name: "store", Type: cty.String, Required: false},
+		"token":                        &hcldec.AttrSpec{Name: "token", Type: cty.String, Required: false},
+		"timeout":                      &hcldec.AttrSpec{Name: "timeout", Type: cty.String, Required: false},
+		"retries":                      &hcldec.AttrSpec{Name: "retries", Type: cty.Number, Required: false},
 		"region":                       &hcldec.AttrSpec{Name: "region", Type: cty.String, Required: false},
 		"image_name":                   &hcldec.AttrSpec{Name: "image_name", Type: cty.String, Required: false},
 		"image_labels":                 &hcldec.AttrSpec{Name: "image_labels", Type: cty.Map(cty.String), Required: false},
 		"source_image":                 &hcldec.AttrSpec{Name: "source_image", Type: cty.String, Required: false},
+		"disk_size":                    &hcldec.AttrSpec{Name: "disk_size", Type: cty.Number, Required: false},
 	}
 	return s
 }

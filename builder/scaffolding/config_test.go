@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/example/packer-plugin-scaffolding/cloud"
 )
 
 // testConfig is a valid raw configuration with a store in a temp dir.
@@ -25,11 +27,18 @@ func TestConfigPrepare_defaults(t *testing.T) {
 	if len(warnings) != 0 {
 		t.Errorf("warnings = %v", warnings)
 	}
-	if c.Region != DefaultRegion {
-		t.Errorf("region = %q, want %q", c.Region, DefaultRegion)
+	if c.Region != cloud.DefaultRegion {
+		t.Errorf("region = %q, want %q", c.Region, cloud.DefaultRegion)
 	}
-	if c.Comm.Type != WorkspaceCommunicator {
-		t.Errorf("communicator = %q, want %q", c.Comm.Type, WorkspaceCommunicator)
+	if c.Comm.Type != "ssh" || c.Comm.SSHUsername != DefaultSSHUsername || c.Comm.SSHTemporaryKeyPairType != "ed25519" {
+		t.Errorf("communicator = %q, ssh_username = %q, temporary_key_pair_type = %q; want ssh, %s, ed25519",
+			c.Comm.Type, c.Comm.SSHUsername, c.Comm.SSHTemporaryKeyPairType, DefaultSSHUsername)
+	}
+	if c.Comm.SSHFileTransferMethod != "sftp" {
+		t.Errorf("ssh_file_transfer_method = %q, want sftp", c.Comm.SSHFileTransferMethod)
+	}
+	if c.sshPortSet {
+		t.Error("ssh_port counts as set though the template left it out")
 	}
 }
 
@@ -84,8 +93,10 @@ func TestConfigPrepare_errors(t *testing.T) {
 		{"label value control", map[string]interface{}{"image_labels": map[string]string{"k": "a\nb"}}, []string{"image_labels:", `"k"`}},
 		{"source_image bad", map[string]interface{}{"source_image": "ubuntu:latest"}, []string{"source_image:", "ubuntu:latest", "sha256:"}},
 		{"source_image upper", map[string]interface{}{"source_image": "sha256:" + strings.Repeat("AB", 32)}, []string{"source_image:"}},
+		{"disk_size negative", map[string]interface{}{"disk_size": -1}, []string{"disk_size:", "-1"}},
+		{"timeout bad", map[string]interface{}{"timeout": "soon"}, []string{"timeout:", "soon"}},
 		{"communicator unknown", map[string]interface{}{"communicator": "telepathy"}, []string{"communicator:", "telepathy"}},
-		{"ssh without user", map[string]interface{}{"communicator": "ssh", "ssh_host": "127.0.0.1"}, []string{"communicator:", "ssh_username"}},
+		{"ssh with a bad key pair type", map[string]interface{}{"communicator": "ssh", "ssh_private_key_file": "/nonexistent/key"}, []string{"communicator:", "ssh_private_key_file"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -132,5 +143,19 @@ func TestConfigPrepare_unknownKey(t *testing.T) {
 	var c Config
 	if _, err := c.Prepare(raw); err == nil || !strings.Contains(err.Error(), "image_nmae") {
 		t.Errorf("error = %v, want one naming the unknown key", err)
+	}
+}
+
+// `packer validate` of a template whose source_image comes from a data
+// source (example/app does this) hands Prepare Packer's placeholder for an
+// unknown value: it is not an id, and it is not an error.
+func TestConfigPrepare_unknownSourceImage(t *testing.T) {
+	for _, unknown := range []string{"<unknown>", "74D93920-ED26-11E3-AC10-0800200C9A66"} {
+		raw := testConfig(t)
+		raw["source_image"] = unknown
+		var c Config
+		if _, err := c.Prepare(raw); err != nil {
+			t.Errorf("Prepare with source_image %q: %v", unknown, err)
+		}
 	}
 }

@@ -2,32 +2,54 @@ package scaffolding
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
 	"github.com/hashicorp/packer-plugin-sdk/communicator"
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
+	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+
+	"github.com/example/packer-plugin-scaffolding/cloud"
 )
 
 func TestStepConnectWorkspace(t *testing.T) {
 	state := testState(t)
-	ws := t.TempDir()
-	state.Put("instance", &Instance{ID: "i-1", Workspace: ws})
+	inst := &cloud.Instance{ID: "i-1"}
+	state.Put("instance", inst)
+	want := new(packersdk.MockCommunicator)
+	testDriver(state).CommunicatorResult = want
 	step := &stepConnectWorkspace{}
 	wantContinue(t, state, step.Run(context.Background(), state))
 	step.Cleanup(state)
-	comm, ok := state.Get("communicator").(*Communicator)
-	if !ok || comm.Workspace != ws {
-		t.Errorf("communicator = %#v, want one for %s", state.Get("communicator"), ws)
+	if got := state.Get("communicator"); got != want {
+		t.Errorf("communicator = %#v, want the driver's", got)
+	}
+	if testDriver(state).CommunicatorInstance != inst {
+		t.Errorf("asked for instance %+v", testDriver(state).CommunicatorInstance)
 	}
 }
 
 func TestStepConnectWorkspace_error(t *testing.T) {
-	state := testState(t)
-	wantHalt(t, state, (&stepConnectWorkspace{}).Run(context.Background(), state), "no instance workspace")
-	if _, ok := state.GetOk("communicator"); ok {
-		t.Error("communicator set without an instance")
-	}
+	t.Run("no instance", func(t *testing.T) {
+		state := testState(t)
+		wantHalt(t, state, (&stepConnectWorkspace{}).Run(context.Background(), state), "no instance")
+		if _, ok := state.GetOk("communicator"); ok {
+			t.Error("communicator set without an instance")
+		}
+	})
+	t.Run("driver fails", func(t *testing.T) {
+		state := testState(t)
+		state.Put("instance", &cloud.Instance{ID: "i-1"})
+		testDriver(state).CommunicatorErr = errors.New("instance gone")
+		wantHalt(t, state, (&stepConnectWorkspace{}).Run(context.Background(), state), "i-1", "instance gone")
+	})
+	t.Run("driver is no connector", func(t *testing.T) {
+		state := testState(t)
+		state.Put("instance", &cloud.Instance{ID: "i-1"})
+		state.Put("driver", struct{ cloud.Driver }{testDriver(state)})
+		wantHalt(t, state, (&stepConnectWorkspace{}).Run(context.Background(), state), `communicator = "ssh"`)
+	})
 }
 
 // The builder plugs the step into the SDK's StepConnect: check the wiring
@@ -38,8 +60,7 @@ func TestStepConnect_customConnect(t *testing.T) {
 			state := testState(t)
 			config := testConfigOf(state)
 			config.Comm.Type = typ
-			ws := t.TempDir()
-			state.Put("instance", &Instance{ID: "i-1", Workspace: ws})
+			state.Put("instance", &cloud.Instance{ID: "i-1"})
 			step := &communicator.StepConnect{
 				Config:        &config.Comm,
 				Host:          commHost(&config.Comm),
@@ -47,9 +68,8 @@ func TestStepConnect_customConnect(t *testing.T) {
 			}
 			wantContinue(t, state, step.Run(context.Background(), state))
 			step.Cleanup(state)
-			_, isOurs := state.Get("communicator").(*Communicator)
-			if isOurs != (typ == WorkspaceCommunicator) {
-				t.Errorf("communicator = %T", state.Get("communicator"))
+			if got := testDriver(state).CommunicatorCalled; got != (typ == WorkspaceCommunicator) {
+				t.Errorf("driver asked for a communicator = %v", got)
 			}
 		})
 	}
@@ -57,20 +77,28 @@ func TestStepConnect_customConnect(t *testing.T) {
 
 func TestCommHost(t *testing.T) {
 	state := testState(t)
-	c := &communicator.Config{Type: WorkspaceCommunicator}
-	if _, err := commHost(c)(state); err == nil {
-		t.Error("workspace host without an instance")
-	}
-	state.Put("instance", &Instance{Workspace: "/ws"})
-	if h, err := commHost(c)(state); err != nil || h != "/ws" {
-		t.Errorf("workspace host = %q, %v", h, err)
-	}
-	c = &communicator.Config{Type: "ssh"}
+	c := &communicator.Config{Type: "ssh"}
 	if _, err := commHost(c)(state); err == nil || !strings.Contains(err.Error(), "ssh_host") {
-		t.Errorf("ssh without ssh_host: %v", err)
+		t.Errorf("ssh without an address: %v", err)
+	}
+	state.Put("instance", &cloud.Instance{ID: "i-1", Host: "127.0.0.1", Port: 2222})
+	if h, err := commHost(c)(state); err != nil || h != "127.0.0.1" {
+		t.Errorf("ssh host from the instance = %q, %v", h, err)
 	}
 	c.SSHHost = "10.0.0.1"
 	if h, _ := commHost(c)(state); h != "10.0.0.1" {
-		t.Errorf("ssh host = %q", h)
+		t.Errorf("ssh host = %q, want ssh_host", h)
+	}
+}
+
+func TestCommPort(t *testing.T) {
+	state := testState(t)
+	port := commPort(func() int { return 22 })
+	if p, _ := port(state); p != 22 {
+		t.Errorf("port without an instance = %d, want the configured 22", p)
+	}
+	state.Put("instance", &cloud.Instance{ID: "i-1", Host: "127.0.0.1", Port: 2222})
+	if p, _ := port(state); p != 2222 {
+		t.Errorf("port = %d, want the instance's 2222", p)
 	}
 }

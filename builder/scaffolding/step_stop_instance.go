@@ -6,6 +6,8 @@ import (
 
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+
+	"github.com/example/packer-plugin-scaffolding/cloud"
 )
 
 // stepStopInstance stops the instance so that its disk is consistent when
@@ -15,8 +17,8 @@ import (
 type stepStopInstance struct{}
 
 func (s *stepStopInstance) Run(ctx context.Context, state multistep.StateBag) multistep.StepAction {
-	driver := state.Get("driver").(Driver)
-	instance := state.Get("instance").(*Instance)
+	driver := state.Get("driver").(cloud.Driver)
+	instance := state.Get("instance").(*cloud.Instance)
 	ui := state.Get("ui").(packersdk.Ui)
 
 	ui.Say(fmt.Sprintf("Stopping instance %s...", instance.ID))

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"testing"
+
+	"github.com/example/packer-plugin-scaffolding/cloud"
 )
 
 func TestStepStopInstance(t *testing.T) {
 	state := testState(t)
-	inst := &Instance{ID: "i-1"}
+	inst := &cloud.Instance{ID: "i-1"}
 	state.Put("instance", inst)
 	step := &stepStopInstance{}
 	wantContinue(t, state, step.Run(context.Background(), state))
@@ -20,7 +22,7 @@ func TestStepStopInstance(t *testing.T) {
 
 func TestStepStopInstance_error(t *testing.T) {
 	state := testState(t)
-	state.Put("instance", &Instance{ID: "i-1"})
+	state.Put("instance", &cloud.Instance{ID: "i-1"})
 	testDriver(state).StopInstanceErr = errors.New("still shutting down")
 	wantHalt(t, state, (&stepStopInstance{}).Run(context.Background(), state), "i-1", "still shutting down")
 }

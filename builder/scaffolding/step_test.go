@@ -8,6 +8,8 @@ import (
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/hashicorp/packer-plugin-sdk/packerbuilderdata"
+
+	"github.com/example/packer-plugin-scaffolding/cloud"
 )
 
 // testState is where every step test starts: a valid config (store in a
@@ -21,7 +23,7 @@ func testState(t *testing.T) multistep.StateBag {
 	}
 	state := new(multistep.BasicStateBag)
 	state.Put("config", config)
-	state.Put("driver", &MockDriver{})
+	state.Put("driver", &cloud.MockDriver{})
 	state.Put("hook", &packersdk.MockHook{})
 	state.Put("ui", &packersdk.BasicUi{
 		Reader:      new(bytes.Buffer),
@@ -31,8 +33,10 @@ func testState(t *testing.T) multistep.StateBag {
 	return state
 }
 
-func testDriver(state multistep.StateBag) *MockDriver { return state.Get("driver").(*MockDriver) }
-func testConfigOf(state multistep.StateBag) *Config   { return state.Get("config").(*Config) }
+func testDriver(state multistep.StateBag) *cloud.MockDriver {
+	return state.Get("driver").(*cloud.MockDriver)
+}
+func testConfigOf(state multistep.StateBag) *Config { return state.Get("config").(*Config) }
 func generatedData(state multistep.StateBag) *packerbuilderdata.GeneratedData {
 	return &packerbuilderdata.GeneratedData{State: state}
 }
@@ -74,6 +78,6 @@ func wantContinue(t *testing.T, state multistep.StateBag, action multistep.StepA
 	}
 }
 
-func testImage(name string) Image {
-	return Image{ID: "sha256:" + strings.Repeat("5e", 32), Name: name, Region: DefaultRegion}
+func testImage(name string) cloud.Image {
+	return cloud.Image{ID: "sha256:" + strings.Repeat("5e", 32), Name: name, Region: cloud.DefaultRegion}
 }

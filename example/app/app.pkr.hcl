@@ -2,6 +2,7 @@
 # two more regions. Run the base template first.
 
 packer {
+  required_version = ">= 1.13.0"
   required_plugins {
     scaffolding = {
       version = ">= 0.1.0"
@@ -43,16 +44,16 @@ source "scaffolding" "app" {
   }
 }
 
-build {
-  hcp_packer_registry {
-    bucket_name = "example-app"
-    description = "The example application, built on the base image."
-    build_labels = {
-      pipeline    = "example"
-      app_version = var.app_version
-    }
+hcp_packer_registry {
+  bucket_name = "example-app"
+  description = "The example application, built on the base image."
+  build_labels = {
+    pipeline    = "example"
+    app_version = var.app_version
   }
+}
 
+build {
   sources = ["source.scaffolding.app"]
 
   provisioner "scaffolding" {
@@ -64,8 +65,29 @@ build {
       APP_VERSION = var.app_version
     }
     inline = [
-      "sh opt/app/install.sh",
+      "sh /opt/app/install.sh",
     ]
+  }
+
+  # Packer's own file and shell provisioners, beside the plugin's.
+  provisioner "file" {
+    source      = "${path.root}/files/app/README.txt"
+    destination = "/etc/app/README.txt"
+  }
+
+  provisioner "shell" {
+    environment_vars = ["APP_VERSION=${var.app_version}"]
+    inline = [
+      "grep -q \"version=$APP_VERSION\" /etc/app/app.conf",
+      "echo \"app $APP_VERSION checked by packer's shell\" >> /var/log/install.log",
+    ]
+  }
+
+  # And back: the install log, downloaded beside the store (example/.work).
+  provisioner "file" {
+    direction   = "download"
+    source      = "/var/log/install.log"
+    destination = "${var.store}/../install.log"
   }
 
   post-processor "scaffolding-copy" {

@@ -53,9 +53,13 @@ type Config struct {
 	// the provisioner fails. Defaults to 0.
 	Retries int `mapstructure:"retries" required:"false"`
 	// How long one try of one inline command may run, as a Go duration
-	// string (`90s`, `10m`); the command is then cancelled and the try
-	// fails. Defaults to `5m`. Bound the whole provisioner with Packer's
-	// `timeout`.
+	// string (`90s`, `10m`). The machine itself enforces it: the command
+	// runs under `timeout -s KILL` (coreutils or busybox, on the machine's
+	// PATH), which kills the try and every process it started in its
+	// process group before the next try begins; the try then fails. (Over
+	// WinRM, or where the machine has no `timeout`, the plugin stops waiting
+	// instead, and the command may run on.)
+	// Defaults to `5m`. Bound the whole provisioner with Packer's `timeout`.
 	CommandTimeout string `mapstructure:"command_timeout" required:"false"`
 
 	ctx interpolate.Context

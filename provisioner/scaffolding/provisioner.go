@@ -8,7 +8,9 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -76,10 +78,20 @@ func (p *Provisioner) Provision(ctx context.Context, ui packersdk.Ui, comm packe
 		}
 		ui.Say(fmt.Sprintf("Running: %s", cmd))
 		err = p.retry(ctx, ui, func(ctx context.Context) error {
-			tryCtx, cancel := context.WithTimeout(ctx, p.settings.commandTimeout)
+			// The machine ends the try itself (see inMachineTimeout); the
+			// local deadline, a little later, only catches a communicator
+			// that never reports back.
+			tryCtx, cancel := context.WithTimeout(ctx, p.settings.commandTimeout+timeoutGrace)
 			defer cancel()
-			err := runCommand(tryCtx, ui, comm, env+cmd, cmd)
-			if err != nil && ctx.Err() == nil && errors.Is(tryCtx.Err(), context.DeadlineExceeded) {
+			line := env + cmd
+			if posixMachine(generatedData) {
+				line = inMachineTimeout(line, p.settings.commandTimeout)
+			}
+			err := runCommand(tryCtx, ui, comm, line, cmd)
+			var exit *ExitError
+			timedOut := errors.As(err, &exit) && exit.Status == timeoutStatus ||
+				err != nil && ctx.Err() == nil && errors.Is(tryCtx.Err(), context.DeadlineExceeded)
+			if timedOut {
 				return fmt.Errorf("command %q did not finish within command_timeout (%s)", cmd, p.config.CommandTimeout)
 			}
 			return err
@@ -120,6 +132,9 @@ func (p *Provisioner) upload(ctx context.Context, ui packersdk.Ui, comm packersd
 		}
 		ui.Say(fmt.Sprintf("Uploading content (%d bytes) => %s", len(content), dst))
 		return p.retry(ctx, ui, func(context.Context) error {
+			if err := makeDir(ctx, comm, path.Dir(dst)); err != nil {
+				return err
+			}
 			var fi os.FileInfo = contentInfo{name: path.Base(dst), size: int64(len(content)), mode: mode}
 			return comm.Upload(dst, strings.NewReader(content), &fi)
 		})
@@ -128,6 +143,9 @@ func (p *Provisioner) upload(ctx context.Context, ui packersdk.Ui, comm packersd
 	if p.settings.dirs[i] {
 		ui.Say(fmt.Sprintf("Uploading directory %s => %s", f.Source, dst))
 		return p.retry(ctx, ui, func(context.Context) error {
+			if err := makeDir(ctx, comm, strings.TrimSuffix(dst, "/")); err != nil {
+				return err
+			}
 			return comm.UploadDir(dst, f.Source, nil)
 		})
 	}
@@ -137,6 +155,9 @@ func (p *Provisioner) upload(ctx context.Context, ui packersdk.Ui, comm packersd
 	}
 	ui.Say(fmt.Sprintf("Uploading %s => %s", f.Source, dst))
 	return p.retry(ctx, ui, func(context.Context) error {
+		if err := makeDir(ctx, comm, path.Dir(dst)); err != nil {
+			return err
+		}
 		// Reopened on every try: a failed try may have consumed the reader.
 		src, err := os.Open(f.Source)
 		if err != nil {
@@ -172,6 +193,63 @@ func (p *Provisioner) envPrefix(ictx *interpolate.Context) (string, error) {
 	}
 	b.WriteString("; ")
 	return b.String(), nil
+}
+
+// makeDir creates dir (and its parents) on the machine, so a `file` block
+// may name a destination whose directory does not exist yet: the SDK's SSH
+// communicator (SCP and SFTP alike) wants it to exist.
+func makeDir(ctx context.Context, comm packersdk.Communicator, dir string) error {
+	if dir == "" || dir == "." || dir == "/" {
+		return nil
+	}
+	cmd := &packersdk.RemoteCmd{Command: "mkdir -p " + shellQuote(dir)}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := comm.Start(ctx, cmd); err != nil {
+		return fmt.Errorf("creating directory %s: %w", dir, err)
+	}
+	if status := cmd.Wait(); status != 0 {
+		return fmt.Errorf("creating directory %s: mkdir exited with status %d: %s", dir, status, strings.TrimSpace(stderr.String()))
+	}
+	return nil
+}
+
+// timeoutStatus is the exit status of a command that `timeout -s KILL`
+// ended: 128 + SIGKILL.
+const timeoutStatus = 137
+
+// timeoutGrace is how much longer than command_timeout the provisioner
+// waits for the machine to report a try it has ended.
+const timeoutGrace = 15 * time.Second
+
+// inMachineTimeout wraps line so the machine itself ends it after d. The
+// SDK's communicators run remote commands with context.TODO(): a deadline
+// on this side returns, but leaves the command running on the machine, so
+// a retry would overlap the try that timed out. GNU coreutils' (and
+// busybox's) `timeout` runs the command in a process group of its own and
+// kills the whole group, so when the try reports back nothing of it is
+// left; only processes that left the group (setsid, daemons) survive, until
+// the instance stops.
+//
+// A machine without timeout(1) (macOS's workspace) runs the command as it
+// is, bounded only by the local deadline.
+func inMachineTimeout(line string, d time.Duration) string {
+	secs := strconv.FormatFloat(d.Seconds(), 'f', -1, 64)
+	return "if command -v timeout >/dev/null 2>&1; then timeout -s KILL " + secs +
+		" /bin/sh -c " + shellQuote(line) + "; else exec /bin/sh -c " + shellQuote(line) + "; fi"
+}
+
+// posixMachine reports whether commands reach a POSIX shell, from the
+// communicator type Packer passes in the build data: not over WinRM, and
+// not through the workspace communicator on a Windows build host (cmd /C).
+func posixMachine(generatedData map[string]interface{}) bool {
+	switch generatedData["ConnType"] {
+	case "winrm":
+		return false
+	case "workspace":
+		return runtime.GOOS != "windows"
+	}
+	return true
 }
 
 // shellQuote quotes s for a POSIX shell: inside single quotes nothing is

@@ -6,7 +6,8 @@ import (
 
 	"github.com/example/packer-plugin-scaffolding/acctest"
 	builder "github.com/example/packer-plugin-scaffolding/builder/scaffolding"
-	"github.com/example/packer-plugin-scaffolding/builder/scaffolding/imagecheck"
+	"github.com/example/packer-plugin-scaffolding/cloud"
+	"github.com/example/packer-plugin-scaffolding/standin/imagecheck"
 )
 
 // The provisioner is tested inside our own builder, whose workspace
@@ -15,11 +16,12 @@ import (
 
 func TestAccProvisioner_filesAndCommands(t *testing.T) {
 	t.Parallel()
+	imagecheck.NeedMachines(t)
 	acctest.Test(t, acctest.Case{
 		Files: map[string]string{
 			"site/index.html":     "<h1>hello</h1>\n",
 			"site/css/style.css":  "body {}\n",
-			"scripts/greeting.sh": "echo \"greeting=$GREETING\" > etc/greeting\n",
+			"scripts/greeting.sh": "echo \"greeting=$GREETING\" > /etc/greeting\n",
 		},
 		Steps: []acctest.Step{{
 			Template: `
@@ -50,9 +52,9 @@ build {
       GREETING = "it's a \"quoted\" $value"
     }
     inline = [
-      "sh opt/greeting.sh",
-      "test -x opt/greeting.sh && echo executable > etc/mode",
-      "pwd > etc/cwd",
+      "sh /opt/greeting.sh",
+      "test -x /opt/greeting.sh && echo executable > /etc/mode",
+      "pwd > /etc/cwd",
     ]
   }
 }
@@ -63,8 +65,8 @@ build {
 				imagecheck.FileInImage(builder.BuilderID, "/etc/greeting", `greeting=it's a "quoted" $value`),
 				imagecheck.FileInImage(builder.BuilderID, "/etc/mode", "executable"),
 				imagecheck.FileInImage(builder.BuilderID, "/etc/build-info", "image=web instance=i-"),
-				// Commands run with the instance's workspace as working directory.
-				imagecheck.FileInImage(builder.BuilderID, "/etc/cwd", "scaffolding-i-"),
+				// Commands run in root's home, as over SSH on a VM.
+				imagecheck.FileInImage(builder.BuilderID, "/etc/cwd", "/root"),
 			},
 		}},
 	})
@@ -72,6 +74,7 @@ build {
 
 func TestAccProvisioner_retries(t *testing.T) {
 	t.Parallel()
+	imagecheck.NeedMachines(t)
 	acctest.Test(t, acctest.Case{
 		Steps: []acctest.Step{{
 			Template: `
@@ -86,7 +89,7 @@ build {
   provisioner "scaffolding" {
     retries = 2
     # Fails on its first two tries, succeeds on the third.
-    inline = ["echo try >> tries; test $(wc -l < tries) -ge 3"]
+    inline = ["echo try >> /tries; test $(wc -l < /tries) -ge 3"]
   }
 }
 `,
@@ -99,6 +102,7 @@ build {
 
 func TestAccProvisioner_commandFails(t *testing.T) {
 	t.Parallel()
+	imagecheck.NeedMachines(t)
 	acctest.Test(t, acctest.Case{
 		Steps: []acctest.Step{{
 			Template: `
@@ -112,14 +116,14 @@ build {
 
   provisioner "scaffolding" {
     retries = 1
-    inline  = ["echo try >> tries; exit 7"]
+    inline  = ["echo try >> /tries; exit 7"]
   }
 }
 `,
 			ExpectError: regexp.MustCompile(`exit 7`),
 			Checks: []acctest.Check{
 				acctest.ArtifactCount(0),
-				imagecheck.StoreImages("store", builder.ImageFilter{}, 0),
+				imagecheck.StoreImages("store", cloud.ImageFilter{}, 0),
 			},
 		}},
 	})
@@ -127,6 +131,7 @@ build {
 
 func TestAccProvisioner_invalidConfig(t *testing.T) {
 	t.Parallel()
+	imagecheck.NeedMachines(t)
 	acctest.Test(t, acctest.Case{
 		Steps: []acctest.Step{{
 			Template: `

@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -55,17 +57,37 @@ func (c *fakeComm) Start(ctx context.Context, rc *packersdk.RemoteCmd) error {
 	if c.attempts == nil {
 		c.attempts = map[string]int{}
 	}
-	c.attempts[rc.Command]++
-	attempt := c.attempts[rc.Command]
-	c.commands = append(c.commands, rc.Command)
+	if strings.HasPrefix(rc.Command, "mkdir -p ") {
+		// makeDir, before an upload.
+		c.events = append(c.events, "mkdir")
+		c.mu.Unlock()
+		if c.shell {
+			if err := exec.CommandContext(ctx, "sh", "-c", rc.Command).Run(); err != nil {
+				rc.SetExited(1)
+				return nil
+			}
+		}
+		rc.SetExited(0)
+		return nil
+	}
+	inner, limit := unwrapTimeout(rc.Command)
+	c.attempts[inner]++
+	attempt := c.attempts[inner]
+	c.commands = append(c.commands, inner)
 	c.events = append(c.events, "run")
 	c.mu.Unlock()
 
 	switch {
 	case c.block:
+		// Like a machine running the provisioner's `timeout` wrapper: the
+		// command is killed when its limit is up, or the client gives up.
 		go func() {
-			<-ctx.Done()
-			rc.SetExited(143)
+			select {
+			case <-ctx.Done():
+				rc.SetExited(143)
+			case <-time.After(limit):
+				rc.SetExited(timeoutStatus)
+			}
 		}()
 		return nil
 	case c.shell:
@@ -84,7 +106,7 @@ func (c *fakeComm) Start(ctx context.Context, rc *packersdk.RemoteCmd) error {
 	stdout, stderr, status := "", "", 0
 	if c.script != nil {
 		var err error
-		stdout, stderr, status, err = c.script(rc.Command, attempt)
+		stdout, stderr, status, err = c.script(inner, attempt)
 		if err != nil {
 			return err
 		}
@@ -95,6 +117,30 @@ func (c *fakeComm) Start(ctx context.Context, rc *packersdk.RemoteCmd) error {
 		rc.SetExited(status)
 	}()
 	return nil
+}
+
+// unwrapTimeout undoes inMachineTimeout: the command as the template gave
+// it, and the limit the machine enforces.
+func unwrapTimeout(line string) (string, time.Duration) {
+	const prefix = "if command -v timeout >/dev/null 2>&1; then timeout -s KILL "
+	rest, ok := strings.CutPrefix(line, prefix)
+	if !ok {
+		return line, time.Duration(1<<63 - 1)
+	}
+	secs, quoted, ok := strings.Cut(rest, " /bin/sh -c ")
+	if !ok {
+		return line, time.Duration(1<<63 - 1)
+	}
+	quoted, _, ok = strings.Cut(quoted, "; else exec /bin/sh -c ")
+	if !ok {
+		return line, time.Duration(1<<63 - 1)
+	}
+	f, err := strconv.ParseFloat(secs, 64)
+	if err != nil || len(quoted) < 2 {
+		return line, time.Duration(1<<63 - 1)
+	}
+	inner := strings.ReplaceAll(quoted[1:len(quoted)-1], `'\''`, "'")
+	return inner, time.Duration(f * float64(time.Second))
 }
 
 func (c *fakeComm) Upload(dst string, r io.Reader, fi *os.FileInfo) error {
@@ -304,7 +350,7 @@ func TestProvisionUploadsThenRuns(t *testing.T) {
 	if len(comm.commands) != 1 || comm.commands[0] != "echo web-42" {
 		t.Errorf("commands = %q, want the rendered echo", comm.commands)
 	}
-	if want := []string{"upload", "upload", "upload", "upload", "run"}; strings.Join(comm.events, ",") != strings.Join(want, ",") {
+	if want := []string{"mkdir", "upload", "mkdir", "upload", "mkdir", "upload", "mkdir", "upload", "run"}; strings.Join(comm.events, ",") != strings.Join(want, ",") {
 		t.Errorf("order = %v, want %v", comm.events, want)
 	}
 }
@@ -486,6 +532,76 @@ func TestProvisionCommandTimeout(t *testing.T) {
 	}
 	if n := comm.attempts["sleep infinity"]; n != 3 {
 		t.Errorf("tries = %d, want 3: a try that runs out of command_timeout is retried", n)
+	}
+}
+
+// TestCommandTimeoutKillsTheTry runs the wrapped command in a real shell:
+// when a try runs out of command_timeout, its processes are gone before the
+// next try starts.
+func TestCommandTimeoutKillsTheTry(t *testing.T) {
+	if _, err := exec.LookPath("timeout"); err != nil {
+		t.Skip("no timeout(1) on this host")
+	}
+	dir := t.TempDir()
+	pidFile, log := filepath.Join(dir, "pid"), filepath.Join(dir, "log")
+	// A killed process may linger as a zombie until it is reaped: only a
+	// live one (state other than Z) is an overlap.
+	cmd := fmt.Sprintf(`s="/proc/$(cat %[1]s 2>/dev/null)/status"; if [ -s %[1]s ] && [ -r "$s" ] && ! grep -q '^State:.*Z' "$s"; then echo overlap >> %[2]s; fi; `+
+		`echo try >> %[2]s; sh -c 'echo $$ > %[1]s; exec sleep 30'`, pidFile, log)
+	p := prepared(t, map[string]interface{}{"inline": []string{cmd}, "command_timeout": "500ms", "retries": 1})
+	err := p.Provision(context.Background(), newUI(), &fakeComm{shell: true}, nil)
+	if err == nil || !strings.Contains(err.Error(), "command_timeout") {
+		t.Fatalf("error = %v, want a command_timeout failure", err)
+	}
+	b, _ := os.ReadFile(log)
+	if string(b) != "try\ntry\n" {
+		t.Errorf("log %q: want two tries and no overlap", b)
+	}
+	// The last try was killed as it reported back; the kernel finishes a
+	// SIGKILLed process asynchronously, so wait for it (the bound is only a
+	// backstop: a live process never goes away by itself within 30s).
+	pid, _ := os.ReadFile(pidFile)
+	if n, err := strconv.Atoi(strings.TrimSpace(string(pid))); err == nil {
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", n))
+			if err != nil || strings.Contains(string(st), "State:\tZ") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("the last try's sleep (pid %d) still runs", n)
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+}
+
+func TestInMachineTimeout(t *testing.T) {
+	got := inMachineTimeout("export A='x'; echo \"$A\"", 90*time.Second)
+	q := `'export A='\''x'\''; echo "$A"'`
+	want := `if command -v timeout >/dev/null 2>&1; then timeout -s KILL 90 /bin/sh -c ` + q + `; else exec /bin/sh -c ` + q + `; fi`
+	if got != want {
+		t.Errorf("inMachineTimeout = %s, want %s", got, want)
+	}
+	if inner, d := unwrapTimeout(got); inner != "export A='x'; echo \"$A\"" || d != 90*time.Second {
+		t.Errorf("unwrapTimeout = %q, %s", inner, d)
+	}
+	// It runs, with or without timeout(1) on the PATH.
+	for _, path := range []string{os.Getenv("PATH"), t.TempDir()} {
+		cmd := exec.Command("/bin/sh", "-c", inMachineTimeout("echo \"$0 ok\"", time.Minute))
+		cmd.Env = []string{"PATH=" + path}
+		if out, err := cmd.CombinedOutput(); err != nil || !strings.HasSuffix(string(out), "ok\n") {
+			t.Errorf("PATH=%s: %q, %v", path, out, err)
+		}
+	}
+}
+
+func TestPosixMachine(t *testing.T) {
+	for conn, want := range map[string]bool{"ssh": true, "winrm": false, "": true, "workspace": runtime.GOOS != "windows"} {
+		if got := posixMachine(map[string]interface{}{"ConnType": conn}); got != want {
+			t.Errorf("posixMachine(%q) = %v, want %v", conn, got, want)
+		}
 	}
 }
 

@@ -104,7 +104,7 @@ func compile(docs fs.FS, opt options) (map[string][]byte, error) {
 		if err != nil {
 			return err
 		}
-		page, name, err := componentPage(data, p, opt)
+		page, name, err := componentPage(withHCLTypes(data), p, opt)
 		if err != nil {
 			return err
 		}

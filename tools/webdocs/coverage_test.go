@@ -18,9 +18,9 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/example/packer-plugin-scaffolding/builder/scaffolding"
-	"github.com/example/packer-plugin-scaffolding/datasource/image"
+	"github.com/example/packer-plugin-scaffolding/datasource/imagedata"
 	"github.com/example/packer-plugin-scaffolding/internal/gomod"
-	"github.com/example/packer-plugin-scaffolding/post-processor/copy"
+	"github.com/example/packer-plugin-scaffolding/post-processor/imagecopy"
 	provisioner "github.com/example/packer-plugin-scaffolding/provisioner/scaffolding"
 )
 
@@ -50,7 +50,7 @@ const outputStruct = "DatasourceOutput"
 // .web-docs/components with no entry here, or an entry with no page, fails
 // the test.
 func components() []componentDoc {
-	ds := new(image.Datasource)
+	ds := new(imagedata.Datasource)
 	return []componentDoc{
 		{
 			page:   "builder/scaffolding",
@@ -65,13 +65,13 @@ func components() []componentDoc {
 		},
 		{
 			page:   "post-processor/scaffolding-copy",
-			spec:   new(copy.PostProcessor).ConfigSpec(),
-			config: reflect.TypeOf(copy.Config{}),
+			spec:   new(imagecopy.PostProcessor).ConfigSpec(),
+			config: reflect.TypeOf(imagecopy.Config{}),
 		},
 		{
 			page:   "data-source/scaffolding-image",
 			spec:   ds.ConfigSpec(),
-			config: reflect.TypeOf(image.Config{}),
+			config: reflect.TypeOf(imagedata.Config{}),
 			output: ds.OutputSpec(),
 		},
 	}
@@ -167,7 +167,11 @@ func documented(doc string, blocks map[string]string) map[string][]string {
 func checkPage(doc string, c componentDoc) error {
 	docs := documented(doc, c.blocks)
 	hidden := undocumentedFields(c.config)
+	for _, n := range documentedAnyway {
+		delete(hidden, n)
+	}
 	var errs []error
+	errs = append(errs, checkTypes(doc)...)
 	compare := func(what string, spec hcldec.ObjectSpec, names []string) {
 		seen := map[string]bool{}
 		for _, n := range names {
@@ -202,6 +206,26 @@ func checkPage(doc string, c componentDoc) error {
 		errs = append(errs, fmt.Errorf("outputs %v are documented, but the component is not a data source", docs[outputStruct]))
 	}
 	return errors.Join(errs...)
+}
+
+// documentedAnyway are options the SDK tags `undocumented:"true"` that a
+// user can still set in the block, so our pages list them.
+var documentedAnyway = []string{"ssh_keypair_name", "temporary_key_pair_name"}
+
+// checkTypes reports option lines whose type is not an HCL type (a Go type
+// that withHCLTypes did not translate).
+func checkTypes(doc string) []error {
+	known := map[string]bool{"blocks": true}
+	for _, t := range hclTypes {
+		known[t] = true
+	}
+	var errs []error
+	for _, m := range optionRe.FindAllStringSubmatch(doc, -1) {
+		if t := strings.TrimSpace(m[2]); !known[t] {
+			errs = append(errs, fmt.Errorf("option line %q shows type %q, which is not an HCL type (add it to hclTypes in hcltypes.go)", strings.TrimSpace(m[0]), t))
+		}
+	}
+	return errs
 }
 
 // nestedSpec returns the spec of a nested block.

@@ -10,8 +10,8 @@ import (
 
 	"github.com/example/packer-plugin-scaffolding/acctest"
 	"github.com/example/packer-plugin-scaffolding/builder/scaffolding"
-	"github.com/example/packer-plugin-scaffolding/builder/scaffolding/imagecheck"
-	"github.com/example/packer-plugin-scaffolding/post-processor/copy"
+	"github.com/example/packer-plugin-scaffolding/post-processor/imagecopy"
+	"github.com/example/packer-plugin-scaffolding/standin/imagecheck"
 )
 
 // pageExample says how to run the example of a component page: what must
@@ -33,19 +33,19 @@ var pageExamples = map[string]pageExample{
 	},
 	"provisioners/scaffolding.mdx": {
 		files: map[string]string{
-			"files/app/install.sh":   "echo \"app $APP_VERSION\" > opt/app/installed\n",
+			"files/app/install.sh":   "echo \"app $APP_VERSION\" > /opt/app/installed\n",
 			"scripts/healthcheck.sh": "#!/bin/sh\nexit 0\n",
 		},
 		checks: []acctest.Check{
 			imagecheck.FileInImage(scaffolding.BuilderID, "/etc/os-release", "IMAGE=app"),
 			imagecheck.FileInImage(scaffolding.BuilderID, "/opt/app/installed", "app 1.0.0"),
-			imagecheck.FileInImage(scaffolding.BuilderID, "/usr/local/bin/healthcheck.sh", "exit 0"),
+			imagecheck.FileInImage(scaffolding.BuilderID, "/opt/bin/healthcheck.sh", "exit 0"),
 		},
 	},
 	"post-processors/scaffolding-copy.mdx": {
 		checks: []acctest.Check{
-			acctest.ArtifactsFrom(copy.BuilderID, 1),
-			imagecheck.Regions(copy.BuilderID, "store", "eu-west", "ap-south"),
+			acctest.ArtifactsFrom(imagecopy.BuilderID, 1),
+			imagecheck.Regions(imagecopy.BuilderID, "store", "eu-west", "ap-south"),
 		},
 	},
 	"datasources/scaffolding-image.mdx": {
@@ -70,6 +70,7 @@ build {
 // TestAccDocExamples builds the first example of every component page with
 // a real Packer, so the documentation shows templates that work.
 func TestAccDocExamples(t *testing.T) {
+	imagecheck.NeedMachines(t)
 	docs := filepath.Join(repoRoot(t), "docs")
 	pages, err := componentPages(docs)
 	if err != nil {

@@ -57,6 +57,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	envFile := fs.String("env-file", "", "also write the export lines to this file")
 	stateFile := fs.String("state-file", "", "on exit, write the recorded state here instead of to stdout")
 	quiet := fs.Bool("quiet", false, "do not log requests")
+	lookup := fs.Bool("lookup", false, "leave HCP_ORGANIZATION_ID and HCP_PROJECT_ID out of the exports: Packer looks them up, as with only credentials")
 	var channels channelFlags
 	fs.Var(&channels, "channel", "create bucket/channel before Packer runs, for `channels` in hcp_packer_registry (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -97,7 +98,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	// The file first: whoever waits for the lines on stdout may read it next.
-	exports := exportLines(srv.EnvMap())
+	env := srv.EnvMap()
+	if *lookup {
+		delete(env, "HCP_ORGANIZATION_ID")
+		delete(env, "HCP_PROJECT_ID")
+	}
+	exports := exportLines(env)
 	if *envFile != "" {
 		if err := atomicfile.WriteFile(*envFile, []byte(exports), 0o600); err != nil {
 			return fmt.Errorf("-env-file: %w", err)

@@ -40,6 +40,12 @@ func (s *syncBuffer) String() string {
 // with run's result.
 func started(t *testing.T, args ...string) (env map[string]string, rest *bufio.Reader, cancel func(), result chan error, stderr *syncBuffer) {
 	t.Helper()
+	return startedWith(t, 8, args...)
+}
+
+// startedWith is started for a command that prints n export lines.
+func startedWith(t *testing.T, n int, args ...string) (env map[string]string, rest *bufio.Reader, cancel func(), result chan error, stderr *syncBuffer) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	pr, pw := io.Pipe()
@@ -52,7 +58,7 @@ func started(t *testing.T, args ...string) (env map[string]string, rest *bufio.R
 	}()
 	rest = bufio.NewReader(pr)
 	env = map[string]string{}
-	for len(env) < 8 {
+	for len(env) < n {
 		line, err := rest.ReadString('\n')
 		if err != nil {
 			t.Fatalf("reading the export lines: %v (stderr: %s)", err, stderr)
@@ -121,6 +127,18 @@ func TestRunPrintsEnvServesStateAndDumpsOnExit(t *testing.T) {
 	}
 	if log := stderr.String(); !strings.Contains(log, "Unknown") || !strings.Contains(log, "GET /not/a/route -> 404") {
 		t.Errorf("expected the request in the log, found %q", log)
+	}
+}
+
+func TestRunLookupLeavesTheLocationOut(t *testing.T) {
+	env, rest, cancel, result, _ := startedWith(t, 6, "-quiet", "-lookup")
+	cancel()
+	_, _ = io.ReadAll(rest) // the state dump, which run writes before it returns
+	if err := <-result; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if _, ok := env["HCP_PROJECT_ID"]; ok || env["HCP_ORGANIZATION_ID"] != "" || env["HCP_CLIENT_ID"] == "" || env["HCP_API_ADDRESS"] == "" {
+		t.Errorf("-lookup: expected credentials and addresses without organization and project, found %v", env)
 	}
 }
 
