@@ -2,6 +2,8 @@
 
 package standin
 
-import "syscall"
+// x/sys/unix, not syscall: syscall has no Mkfifo on solaris, a released
+// target (make vet-all).
+import "golang.org/x/sys/unix"
 
-func mkfifo(path string) error { return syscall.Mkfifo(path, 0o644) }
+func mkfifo(path string) error { return unix.Mkfifo(path, 0o644) }
