@@ -26,9 +26,11 @@ const (
 	// when it is set.
 	envSweepStore = "SCAFFOLDING_SWEEP_STORE"
 	// EnvSweepInstanceDir names the directory whose instance workspaces
-	// are terminated: the TMPDIR the plugin ran with (the stand-in keeps an
-	// instance as a directory "scaffolding-i-<id>" there). Every instance
-	// in it goes, so it must be a directory only test runs use.
+	// are terminated: the TMPDIR `go test` (or the plugin) ran with. The
+	// stand-in keeps an instance as a directory "scaffolding-i-<id>" in the
+	// plugin's TMPDIR, which the harness makes per run as "pkacc-*" in the
+	// test's, so both levels are swept. Every instance there goes, so it
+	// must be a directory only test runs use.
 	envSweepInstanceDir = "SCAFFOLDING_SWEEP_INSTANCE_DIR"
 	// accImagePrefix starts the name of every image an acceptance test
 	// makes in a shared store; the image sweeper deletes only those.
@@ -94,12 +96,23 @@ func sweepInstances(ctx context.Context, dir string) error {
 		fmt.Fprintf(os.Stderr, "sweeper scaffolding-instances: %s is not set: no instance directory to sweep\n", envSweepInstanceDir)
 		return nil
 	}
-	d := standin.NewLocalDriver("")
-	d.InstanceDir = dir
-	instances, err := d.Instances()
+	// The harness removes a run's directory when the run ends: one still
+	// here is a killed run's.
+	runDirs, err := filepath.Glob(filepath.Join(dir, "pkacc-*"))
 	if err != nil {
 		return err
 	}
+	var instances []*standin.Instance
+	for _, base := range append([]string{dir}, runDirs...) {
+		d := standin.NewLocalDriver("")
+		d.InstanceDir = base
+		found, err := d.Instances()
+		if err != nil {
+			return err
+		}
+		instances = append(instances, found...)
+	}
+	d := standin.NewLocalDriver("")
 	var errs []error
 	for _, inst := range instances {
 		if err := d.TerminateInstance(ctx, inst); err != nil {
@@ -149,6 +162,15 @@ func TestSweepers_removeLeftovers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// And one in a killed harness run's own TMPDIR.
+	killed.InstanceDir = filepath.Join(instances, "pkacc-1234")
+	if err := os.Mkdir(killed.InstanceDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	strayInRun, err := killed.RunInstance(ctx, standin.LaunchSpec{Name: "stray-in-run"})
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	t.Setenv(envSweepStore, store)
 	t.Setenv(envSweepInstanceDir, instances)
@@ -178,8 +200,10 @@ func TestSweepers_removeLeftovers(t *testing.T) {
 	if err := later.VerifyImage(ctx, all[0]); err != nil {
 		t.Errorf("the kept image's data: %v", err)
 	}
-	if _, err := os.Stat(stray.Workspace); !os.IsNotExist(err) {
-		t.Errorf("stray instance %s: %v; want it terminated", stray.Workspace, err)
+	for _, inst := range []*standin.Instance{stray, strayInRun} {
+		if _, err := os.Stat(inst.Workspace); !os.IsNotExist(err) {
+			t.Errorf("stray instance %s: %v; want it terminated", inst.Workspace, err)
+		}
 	}
 }
 
