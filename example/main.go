@@ -56,7 +56,7 @@ func run(ctx context.Context, out io.Writer) error {
 		}
 	}
 
-	if err := step(out, "Finding Packer %s", acctest.PackerVersion); err != nil {
+	if err := step(out, "Finding Packer %s", packerWanted(os.Getenv)); err != nil {
 		return err
 	}
 	pk, err := acctest.EnsurePacker(ctx, acctest.EnsureOptions{Progress: os.Stderr})
@@ -244,4 +244,17 @@ func labels(m map[string]string) string {
 		return "-"
 	}
 	return strings.Join(parts, ",")
+}
+
+// packerWanted says which Packer EnsurePacker looks for: PACKER_BIN when it
+// names one (any version the plugin accepts), else the version
+// PACKER_ACC_VERSION selects, else the pinned one.
+func packerWanted(getenv func(string) string) string {
+	if bin := getenv(acctest.EnvPackerBin); bin != "" {
+		return fmt.Sprintf("%s (%s)", bin, acctest.EnvPackerBin)
+	}
+	if v := getenv(acctest.EnvPackerVersion); v != "" {
+		return fmt.Sprintf("%s (%s)", v, acctest.EnvPackerVersion)
+	}
+	return acctest.PackerVersion
 }

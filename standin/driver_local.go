@@ -240,7 +240,7 @@ func (d *LocalDriver) newInstance(name string) (*Instance, error) {
 	if base == "" {
 		base = os.TempDir()
 	}
-	ws := filepath.Join(base, "scaffolding-"+id)
+	ws := filepath.Join(base, instancePrefix+id)
 	if err := os.Mkdir(ws, 0o700); err != nil {
 		return nil, fmt.Errorf("creating workspace for instance %q: %w", name, err)
 	}
