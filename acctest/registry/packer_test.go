@@ -6,8 +6,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/go-version"
 
 	"github.com/example/packer-plugin-scaffolding/acctest/registry"
 )
@@ -21,14 +24,48 @@ func packerBinary(t *testing.T) string {
 	if os.Getenv("PACKER_ACC") == "" {
 		t.Skip("set PACKER_ACC=1 to run tests against a real Packer")
 	}
-	if bin := os.Getenv("PACKER_BIN"); bin != "" {
-		return bin
+	bin := os.Getenv("PACKER_BIN")
+	if bin == "" {
+		var err error
+		if bin, err = exec.LookPath("packer"); err != nil {
+			t.Skip("no Packer binary: set PACKER_BIN or put packer on PATH")
+		}
 	}
-	bin, err := exec.LookPath("packer")
-	if err != nil {
-		t.Skip("no Packer binary: set PACKER_BIN or put packer on PATH")
-	}
+	skipBelowTopLevelRegistryBlock(t, bin)
 	return bin
+}
+
+// topLevelRegistryBlock is the first Packer that reads a top-level
+// hcp_packer_registry block, which every template here uses (older ones
+// reject it: `Blocks of type "hcp_packer_registry" are not expected here`).
+var topLevelRegistryBlock = version.Must(version.NewVersion("1.13.0"))
+
+var packerVersions sync.Map // binary path -> *version.Version
+
+// skipBelowTopLevelRegistryBlock skips the test on a Packer older than
+// topLevelRegistryBlock, saying so, so the suite runs on every Packer the
+// harness supports.
+func skipBelowTopLevelRegistryBlock(t *testing.T, bin string) {
+	t.Helper()
+	v, ok := packerVersions.Load(bin)
+	if !ok {
+		out, err := exec.Command(bin, "version").Output()
+		if err != nil {
+			t.Fatalf("%s version: %v", bin, err)
+		}
+		fields := strings.Fields(string(out))
+		if len(fields) < 2 {
+			t.Fatalf("%s version printed %q, not \"Packer vX.Y.Z\"", bin, out)
+		}
+		parsed, err := version.NewVersion(strings.TrimPrefix(fields[1], "v"))
+		if err != nil {
+			t.Fatalf("%s version printed %q: %v", bin, out, err)
+		}
+		v, _ = packerVersions.LoadOrStore(bin, parsed)
+	}
+	if got := v.(*version.Version); got.Core().LessThan(topLevelRegistryBlock) {
+		t.Skipf("Packer %s is older than %s, the first to read the top-level hcp_packer_registry block these templates use", got, topLevelRegistryBlock)
+	}
 }
 
 // packerRun is one `packer build` in its own directory, with HOME and
