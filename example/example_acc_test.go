@@ -23,6 +23,14 @@ func TestAccPipeline(t *testing.T) {
 		Registry: true,
 		Steps: []acctest.Step{
 			{
+				// Before anything exists: the app's source_image comes from
+				// a data source, so validate sees it unknown and must not
+				// judge it as an image id.
+				Command:      acctest.CommandValidate,
+				TemplateFile: "app",
+				Vars:         map[string]string{"store": "store", "app_version": "2.3.4"},
+			},
+			{
 				TemplateFile: "base",
 				Vars:         store,
 				Checks: []acctest.Check{
@@ -65,7 +73,7 @@ func TestAccPipeline(t *testing.T) {
 					acctest.UIContains("reuses it"),
 					acctest.ArtifactFilesExist(imagecopy.BuilderID),
 					acctest.CheckFunc(func(r *acctest.Result) error {
-						first := r.Run().Results[1].ArtifactsFrom(scaffolding.BuilderID)[0].ID
+						first := r.Run().Results[2].ArtifactsFrom(scaffolding.BuilderID)[0].ID
 						return acctest.ArtifactID(scaffolding.BuilderID, regexp.MustCompile("^"+regexp.QuoteMeta(first)+"$")).Check(r)
 					}),
 				},
@@ -76,4 +84,4 @@ func TestAccPipeline(t *testing.T) {
 
 // appBuiltOnBase checks ancestry in the registry: the app build's source
 // image is the base build's image.
-var appBuiltOnBase = acctest.RegistrySourceExternalIDOf("scaffolding.app", acctest.StepArtifactID(1, scaffolding.BuilderID))
+var appBuiltOnBase = acctest.RegistrySourceExternalIDOf("scaffolding.app", acctest.StepArtifactID(2, scaffolding.BuilderID))
