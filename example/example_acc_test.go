@@ -21,6 +21,9 @@ func TestAccPipeline(t *testing.T) {
 	store := map[string]string{"store": "store"}
 	acctest.Test(t, acctest.Case{
 		Registry: true,
+		// The example's templates declare required_version >= 1.13.0: they
+		// use the top-level hcp_packer_registry block.
+		PackerVersionChecks: []acctest.VersionCheck{acctest.SkipBelow(acctest.Version1_13)},
 		Steps: []acctest.Step{
 			{
 				// Before anything exists: the app's source_image comes from
