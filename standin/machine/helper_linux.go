@@ -139,6 +139,12 @@ func (in *initProcess) exec(m message, files []*os.File) {
 	}
 	in.procs[p.Pid] = m.ID
 	in.ids[m.ID] = p.Pid
+	// "started" must reach the plugin before "exit": the plugin forgets a
+	// call once it has exited, so an exit first would leave its request
+	// waiting forever. The reaper needs in.mu to report this pid, so
+	// replying before unlocking keeps the order even for a command that
+	// ends at once.
+	in.reply(message{Op: opStarted, ID: m.ID})
 	in.mu.Unlock()
 	// The reaper collects exit statuses with wait4(-1); the handle is not needed.
 	_ = p.Release()
@@ -146,7 +152,6 @@ func (in *initProcess) exec(m message, files []*os.File) {
 	case in.started <- struct{}{}:
 	default:
 	}
-	in.reply(message{Op: opStarted, ID: m.ID})
 }
 
 func (in *initProcess) sftp(m message, files []*os.File) {

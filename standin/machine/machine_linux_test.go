@@ -554,3 +554,46 @@ func BenchmarkStartStop(b *testing.B) {
 		}
 	}
 }
+
+// TestExec_commandsThatEndAtOnce runs many commands that end as soon as they
+// start, from several sessions at once. The init once reported such a
+// command's exit before its start, and the plugin, which forgets a call
+// when it exits, then waited for the start forever (seen under load as a
+// hung TestExec).
+func TestExec_commandsThatEndAtOnce(t *testing.T) {
+	m := startMachine(t, "")
+	c := m.dial(t)
+	const sessions, each = 4, 100
+	errs := make(chan error, sessions)
+	for range sessions {
+		go func() {
+			for i := range each {
+				s, err := c.NewSession()
+				if err != nil {
+					errs <- err
+					return
+				}
+				err = s.Run("exit 0")
+				_ = s.Close()
+				if err != nil {
+					errs <- fmt.Errorf("command %d: %w", i, err)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	// A liveness guard, not a speed check: each command takes milliseconds,
+	// a lost start message would make one wait forever.
+	deadline := time.After(2 * time.Minute)
+	for range sessions {
+		select {
+		case err := <-errs:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-deadline:
+			t.Fatal("a command's session never returned: its start was lost")
+		}
+	}
+}
