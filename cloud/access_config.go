@@ -11,6 +11,8 @@ import (
 	"time"
 
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
+
+	"github.com/example/packer-plugin-scaffolding/internal/redact"
 )
 
 // Defaults of AccessConfig.
@@ -142,18 +144,4 @@ func IsURL(store string) bool {
 
 // RedactURL drops the credentials (userinfo) of a store URL, even of one
 // that does not parse, so it can appear in messages.
-func RedactURL(s string) string {
-	scheme := strings.Index(s, "://")
-	if scheme < 0 {
-		return s
-	}
-	rest := s[scheme+3:]
-	end := strings.IndexAny(rest, "/?#")
-	if end < 0 {
-		end = len(rest)
-	}
-	if at := strings.LastIndex(rest[:end], "@"); at >= 0 {
-		return s[:scheme+3] + rest[at+1:]
-	}
-	return s
-}
+func RedactURL(s string) string { return redact.URL(s) }

@@ -15,6 +15,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/example/packer-plugin-scaffolding/internal/redact"
 )
 
 // ErrReadOnly is returned (wrapped) by the methods of a store read over
@@ -87,21 +89,7 @@ func newHTTPDriver(location string, opts StoreOptions) (Driver, error) {
 }
 
 // redactRawURL drops the userinfo of a URL that may not even parse.
-func redactRawURL(s string) string {
-	scheme := strings.Index(s, "://")
-	if scheme < 0 {
-		return s
-	}
-	rest := s[scheme+3:]
-	end := strings.IndexAny(rest, "/?#")
-	if end < 0 {
-		end = len(rest)
-	}
-	if at := strings.LastIndex(rest[:end], "@"); at >= 0 {
-		return s[:scheme+3] + rest[at+1:]
-	}
-	return s
-}
+func redactRawURL(s string) string { return redact.URL(s) }
 
 func (d *httpDriver) String() string { return d.base.String() }
 
