@@ -39,6 +39,10 @@ type Plugin struct {
 	Address string
 	// BuildFlags are extra `go build` flags, such as "-ldflags=...".
 	BuildFlags []string
+
+	// prebuilt is a binary to install instead of building one (see
+	// EnvPluginBinary); set for the plugin under test only.
+	prebuilt string
 }
 
 // DefaultPlugin returns the plugin of the module that contains the working
@@ -153,7 +157,7 @@ func ensurePlugin(ctx context.Context, p *Plugin, pk *Packer) (*pluginInfo, erro
 	if err != nil {
 		return nil, err
 	}
-	key := strings.Join(append([]string{p.Dir, p.Name, p.Address, pk.Path}, flags...), "\x00")
+	key := strings.Join(append([]string{p.Dir, p.Name, p.Address, pk.Path, p.prebuilt}, flags...), "\x00")
 	pluginsMu.Lock()
 	b, ok := plugins[key]
 	if !ok {
@@ -189,7 +193,7 @@ func pluginCacheDir(p *Plugin, flags []string) (string, error) {
 		return "", err
 	}
 	h := sha256.New()
-	for _, part := range append([]string{p.Dir, p.Name, p.Address, runtime.GOOS, runtime.GOARCH}, flags...) {
+	for _, part := range append([]string{p.Dir, p.Name, p.Address, runtime.GOOS, runtime.GOARCH, p.prebuilt}, flags...) {
 		h.Write([]byte(part))
 		h.Write([]byte{0})
 	}
@@ -216,6 +220,10 @@ func buildAndInstall(ctx context.Context, p *Plugin, pk *Packer, flags []string)
 	}
 	defer func() { _ = lock.Unlock() }()
 
+	if p.prebuilt != "" {
+		// `packer plugins install --path` copies it into the layout.
+		return installBinary(ctx, p, pk, cache, p.prebuilt)
+	}
 	session := os.Getenv(EnvBuildSession)
 	if info, ok := readBuildStamp(cache, session, pk); ok {
 		return info, nil
@@ -239,6 +247,17 @@ func buildAndInstall(ctx context.Context, p *Plugin, pk *Packer, flags []string)
 	if err := cmd.Run(); err != nil {
 		return nil, fmt.Errorf("building plugin %s in %s: go %s: %w\n%s", p.Name, p.Dir, strings.Join(args, " "), err, out.String())
 	}
+	info, err := installBinary(ctx, p, pk, cache, bin)
+	if err != nil {
+		return nil, err
+	}
+	writeBuildStamp(cache, session, pk, info)
+	return info, nil
+}
+
+// installBinary lays out the plugin binary bin for Packer pk in the cache
+// directory, once per binary digest and Packer version.
+func installBinary(ctx context.Context, p *Plugin, pk *Packer, cache, bin string) (*pluginInfo, error) {
 	sum, err := fileSHA256(bin)
 	if err != nil {
 		return nil, err
@@ -255,8 +274,37 @@ func buildAndInstall(ctx context.Context, p *Plugin, pk *Packer, flags []string)
 		}
 		removeStaleInstalls(cache, info.Dir)
 	}
-	writeBuildStamp(cache, session, pk, info)
 	return info, nil
+}
+
+// EnvPluginBinary, when set, is a binary of the plugin under test that the
+// harness installs instead of building one with the go command: for a test
+// process that cannot run `go build` with its sources and module cache,
+// such as one started as another user (see TestAccBuilder_asOrdinaryUser).
+// PluginBinary builds such a binary. Plugins in Case.Plugins are still
+// built.
+const EnvPluginBinary = "PACKER_ACC_PLUGIN_BINARY"
+
+// PluginBinary builds the plugin p (nil: the plugin of the module the test
+// runs in) as a case would, with the Packer a case would use, and returns
+// the binary's path, which stays valid for the rest of the process.
+func PluginBinary(ctx context.Context, p *Plugin) (string, error) {
+	pl := &Plugin{}
+	if p != nil {
+		*pl = *p
+	}
+	if err := pl.resolve(); err != nil {
+		return "", err
+	}
+	pk, err := sharedPacker(ctx)
+	if err != nil {
+		return "", fmt.Errorf("no usable Packer: %w", err)
+	}
+	info, err := ensurePlugin(ctx, pl, pk)
+	if err != nil {
+		return "", err
+	}
+	return info.Binary, nil
 }
 
 // EnvBuildSession names one run of the whole suite (make testacc sets it

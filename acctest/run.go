@@ -228,6 +228,9 @@ func (c *Case) ensurePlugins(ctx context.Context, pk *Packer) ([]*Plugin, []*plu
 			}
 			return nil, nil, fmt.Errorf("case field Plugins[%d]: %w", i-1, err)
 		}
+		if i == 0 {
+			p.prebuilt = os.Getenv(EnvPluginBinary)
+		}
 		info, err := ensurePlugin(ctx, p, pk)
 		if err != nil {
 			return nil, nil, err
