@@ -27,6 +27,9 @@ type packerCmd struct {
 	Env []string
 	// Dir is the working directory.
 	Dir string
+	// started, if set, is called once packer has started (see
+	// Run.Interrupt).
+	started func(*exec.Cmd)
 }
 
 // isolation names the directories that keep a packer invocation away from
@@ -188,7 +191,13 @@ func (pc packerCmd) run(ctx context.Context, stdout, stderr *os.File) (cmdResult
 	cmd.Cancel = func() error { return interruptProcessGroup(cmd) }
 	cmd.WaitDelay = interruptGrace
 
-	err := cmd.Run()
+	err := cmd.Start()
+	if err == nil {
+		if pc.started != nil {
+			pc.started(cmd)
+		}
+		err = cmd.Wait()
+	}
 	// Best effort: the group is usually gone already, and the leak check
 	// after the run catches what survives.
 	_ = killProcessGroup(cmd)

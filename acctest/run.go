@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -45,6 +46,8 @@ type Run struct {
 	values sync.Map
 
 	steps    int
+	procMu   sync.Mutex
+	proc     *stepProcess // the step the run is at (see Interrupt)
 	tmpDir   string
 	baseEnv  []string
 	caseEnv  map[string]string
@@ -198,6 +201,7 @@ func execCase(t testing.TB, c *Case, mode WireMode) (run *Run, err error) {
 	}
 	for i := range c.Steps {
 		step := c.Steps[i].clone()
+		run.beginStep(i)
 		if step.PreBuild != nil {
 			step.PreBuild(t, run, &step)
 			if errs := step.validate(); len(errs) > 0 {
@@ -311,7 +315,7 @@ type stepFiles struct {
 func (r *Run) stepFiles(i int, s *Step) (stepFiles, error) {
 	logs := filepath.Join(r.Root, "logs")
 	f := stepFiles{
-		stdout: filepath.Join(logs, fmt.Sprintf("step%d.stdout", i+1)),
+		stdout: r.stdoutPath(i),
 		stderr: filepath.Join(logs, fmt.Sprintf("step%d.stderr", i+1)),
 		log:    filepath.Join(logs, fmt.Sprintf("step%d.packer.log", i+1)),
 	}
@@ -325,6 +329,11 @@ func (r *Run) stepFiles(i int, s *Step) (stepFiles, error) {
 	}
 	f.template = abs
 	return f, nil
+}
+
+// stdoutPath is where step i's standard output goes.
+func (r *Run) stdoutPath(i int) string {
+	return filepath.Join(r.Root, "logs", fmt.Sprintf("step%d.stdout", i+1))
 }
 
 // templateExt picks the file name extension that makes Packer read text
@@ -375,6 +384,13 @@ func (r *Run) buildCmd(i int, s *Step, f stepFiles) packerCmd {
 // where its output is.
 func (r *Run) runStep(ctx context.Context, i int, s *Step) (*Result, error) {
 	prefix := fmt.Sprintf("step %d/%d", i+1, r.steps)
+	sp := r.current()
+	if sp == nil || sp.step != i+1 || sp.ended() {
+		// Run directly (the harness's own tests), without beginStep.
+		sp = r.beginStep(i)
+	}
+	// Closed early when packer does not start; see Interrupt and WaitForUI.
+	defer sp.end()
 	f, err := r.stepFiles(i, s)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", prefix, err)
@@ -403,7 +419,13 @@ func (r *Run) runStep(ctx context.Context, i int, s *Step) (*Result, error) {
 	}
 	defer func() { _ = stderrF.Close() }()
 
+	pc.started = func(cmd *exec.Cmd) {
+		sp.mu.Lock()
+		sp.cmd = cmd
+		sp.mu.Unlock()
+	}
 	out, runErr := pc.runReaping(ctx, stdoutF, stderrF, r.PluginDir)
+	sp.end()
 	res := ParseMachineReadable(out.stdout)
 	res.Step, res.Mode, res.ExitCode = i+1, r.Mode, out.exitCode
 	res.Stderr, res.Dir, res.LogPath = out.stderr, r.Dir, f.log
