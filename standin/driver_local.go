@@ -114,6 +114,7 @@ func (d *LocalDriver) VerifyImage(ctx context.Context, img Image) error {
 		return fmt.Errorf("image %s: %w", img.ID, err)
 	}
 	defer func() { _ = f.Close() }()
+	defer closeOnDone(ctx, f)()
 	h := sha256.New()
 	if _, err := io.Copy(h, ctxReader{ctx, f}); err != nil {
 		return fmt.Errorf("image %s: reading %s: %w", img.ID, name, err)
@@ -267,11 +268,12 @@ func (d *LocalDriver) RestoreImage(ctx context.Context, instance *Instance, img 
 		return fmt.Errorf("image %s: %w", img.ID, err)
 	}
 	defer func() { _ = f.Close() }()
+	defer closeOnDone(ctx, f)()
 	disk := instance.DiskSize
 	if disk <= 0 {
 		disk = DefaultDiskSize
 	}
-	if err := extractArchiveWithin(ctx, f, instance.Workspace, e.ID, disk); err != nil {
+	if err := extractArchiveWithin(ctx, ctxReader{ctx, f}, instance.Workspace, e.ID, disk); err != nil {
 		return fmt.Errorf("restoring image %s into instance %s: %w", e.ID, instance.ID, err)
 	}
 	return nil
@@ -509,6 +511,7 @@ func (d *LocalDriver) CopyImage(ctx context.Context, img Image, region string) (
 		return Image{}, fmt.Errorf("copying image %s: %w", src.ID, err)
 	}
 	defer func() { _ = in.Close() }()
+	defer closeOnDone(ctx, in)()
 	dir := filepath.Join(d.Dir, imagesDirName, region)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return Image{}, fmt.Errorf("image store %s: %w", d.Dir, err)

@@ -126,7 +126,8 @@ func removeContents(dir string) error {
 	return errors.Join(errs...)
 }
 
-// ctxReader stops a long copy when its context ends.
+// ctxReader stops a long copy when its context ends. A read that fails
+// once the context has ended (see closeOnDone) reports the context's error.
 type ctxReader struct {
 	ctx context.Context
 	r   io.Reader
@@ -136,5 +137,19 @@ func (c ctxReader) Read(p []byte) (int, error) {
 	if err := c.ctx.Err(); err != nil {
 		return 0, err
 	}
-	return c.r.Read(p)
+	n, err := c.r.Read(p)
+	if err != nil && err != io.EOF {
+		if cerr := c.ctx.Err(); cerr != nil {
+			return n, cerr
+		}
+	}
+	return n, err
+}
+
+// closeOnDone closes f when ctx ends, which wakes a read waiting on a slow
+// or stalled source (a pipe, a network file system) so that a cancelled
+// restore, check or copy ends at once instead of after its next chunk, or
+// never. The returned function stops that; f is still closed by its owner.
+func closeOnDone(ctx context.Context, f *os.File) (stop func() bool) {
+	return context.AfterFunc(ctx, func() { _ = f.Close() })
 }
