@@ -20,18 +20,29 @@ import (
 // process holds its lock"): a fixed point at which a test can interrupt
 // the build. It creates dir if needed, fails the test if the lock is
 // taken, and returns a function releasing it, which also runs when the
-// test ends.
+// test ends. See LockStore for a goroutine.
 func HoldStoreLock(t testing.TB, dir string) (release func()) {
 	t.Helper()
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	release, err := LockStore(dir)
+	if err != nil {
 		t.Fatal(err)
+	}
+	t.Cleanup(release)
+	return release
+}
+
+// LockStore is HoldStoreLock for a goroutine of a test, which must not
+// call t.Fatal: it returns the error, and the caller releases the lock.
+func LockStore(dir string) (release func(), err error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
 	}
 	// The stand-in's lock: a POSIX record lock on the store's .lock file,
 	// which is per process, so this process must not otherwise open the
 	// file while it holds the lock.
 	f, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	lk := unix.Flock_t{Type: unix.F_WRLCK, Whence: io.SeekStart}
 	for {
@@ -42,10 +53,8 @@ func HoldStoreLock(t testing.TB, dir string) (release func()) {
 	}
 	if err != nil {
 		_ = f.Close()
-		t.Fatal(fmt.Errorf("locking image store %s: %w", dir, err))
+		return nil, fmt.Errorf("locking image store %s: %w", dir, err)
 	}
 	var once sync.Once
-	release = func() { once.Do(func() { _ = f.Close() }) }
-	t.Cleanup(release)
-	return release
+	return func() { once.Do(func() { _ = f.Close() }) }, nil
 }
