@@ -23,11 +23,13 @@ import (
 
 // Ctrl-C in each phase of a build: the provisioner-command phase is
 // TestAccBuilder_interruptLeavesNoProcess; here the restore of the source
-// image and the snapshot. Each test stops the build at a fixed point of its
-// phase, with no timing: a real store whose archive is a pipe the test
-// feeds (restore), or the store's lock held as another build would hold it
-// (snapshot); then it presses Ctrl-C (acctest.Run.Interrupt) and checks that
-// no process, instance, temporary file or new image is left.
+// image and the snapshot (the copy is post-processor/imagecopy's). Each
+// test waits for a state of its phase, not for a time: a real store whose
+// archive is a pipe the test feeds (restore), a snapshot that has started
+// its temporary archive of a large sparse file (writing), the store's lock
+// held as another build would hold it (registering); then it presses
+// Ctrl-C (acctest.Run.Interrupt) and checks that no process, instance,
+// temporary file or new image is left.
 
 // lockWaitLine is what a build prints while another process holds the
 // image store's lock.
@@ -127,6 +129,73 @@ func TestAccBuilder_interruptDuringSnapshot(t *testing.T) {
 				acctest.CheckFunc(phaseSeen),
 				acctest.ArtifactCount(0),
 				acctest.CheckFunc(markerGone),
+				imagecheck.StoreImages("store", cloud.ImageFilter{}, 0),
+				imagecheck.NoTempFiles("store"),
+				acctest.CheckFunc(noInstanceLeft),
+			},
+		}},
+	})
+}
+
+// sparseTemplate's instance holds an 8 GiB sparse file: nothing on disk,
+// but seconds of reading and compressing for the snapshot.
+const sparseTemplate = `
+source "scaffolding" "sparse" {
+  store      = "store"
+  image_name = "sparse"
+}
+
+build {
+  sources = ["source.scaffolding.sparse"]
+
+  provisioner "shell" {
+    inline = ["truncate -s 8G /var/big.img"]
+  }
+}
+`
+
+// TestAccBuilder_interruptWhileSnapshotting: Ctrl-C while the snapshot is
+// being written stops it there (it never gets as far as registering) and
+// leaves no image, no temporary archive and no instance. The store's lock
+// is held as well, so even a snapshot that ignored the interrupt could not
+// register: it would say it waits for the lock, which the test refuses.
+func TestAccBuilder_interruptWhileSnapshotting(t *testing.T) {
+	t.Parallel()
+	needMachines(t)
+	acctest.Test(t, acctest.Case{
+		Steps: []acctest.Step{{
+			Template: sparseTemplate,
+			PreBuild: func(t testing.TB, run *acctest.Run, step *acctest.Step) {
+				store := filepath.Join(run.Dir, "store")
+				imagecheck.HoldStoreLock(t, store)
+				interruptWhen(t, run, func(ctx context.Context) (string, error) {
+					if err := run.WaitForUI(ctx, "Creating image"); err != nil {
+						return "", err
+					}
+					for {
+						if tmp := tempArchives(store, cloud.DefaultRegion); len(tmp) > 0 {
+							return fmt.Sprint(tmp), nil
+						}
+						select {
+						case <-ctx.Done():
+							return "", context.Cause(ctx)
+						case <-time.After(10 * time.Millisecond):
+						}
+					}
+				})
+			},
+			ExpectError: regexp.MustCompile(`(?i)cancel|interrupt`),
+			Checks: []acctest.Check{
+				acctest.CheckFunc(phaseSeen),
+				acctest.CheckFunc(func(r *acctest.Result) error {
+					for _, l := range r.UI {
+						if regexp.MustCompile(lockWaitLine).MatchString(l.Text) {
+							return fmt.Errorf("the snapshot went on after the interrupt until it waited to register: %q", l.Text)
+						}
+					}
+					return nil
+				}),
+				acctest.ArtifactCount(0),
 				imagecheck.StoreImages("store", cloud.ImageFilter{}, 0),
 				imagecheck.NoTempFiles("store"),
 				acctest.CheckFunc(noInstanceLeft),
