@@ -37,7 +37,12 @@ type Plugin struct {
 	// Address is the plugin's source address, github.com/ORG/NAME. Default:
 	// from the module path of Dir.
 	Address string
-	// BuildFlags are extra `go build` flags, such as "-ldflags=...".
+	// BuildFlags are extra `go build` flags, such as "-tags=...". Without
+	// an -ldflags among them the harness links with -ldflags="-s -w", as a
+	// release does (.goreleaser.yml): no symbol table and no DWARF, which
+	// halves the link and leaves Packer a third less binary to checksum
+	// each time it loads the plugin. Give -ldflags (even "-ldflags=") to
+	// keep them, for example to debug the plugin.
 	BuildFlags []string
 }
 
@@ -169,6 +174,9 @@ func ensurePlugin(ctx context.Context, p *Plugin, pk *Packer) (*pluginInfo, erro
 // packages when the run collects acceptance coverage (see coverCopy).
 func (p *Plugin) buildFlags() ([]string, error) {
 	flags := append([]string(nil), p.BuildFlags...)
+	if !slices.ContainsFunc(flags, isLdflags) {
+		flags = append([]string{releaseLdflags}, flags...)
+	}
 	if coverDir() == "" || slices.Contains(flags, "-cover") {
 		return flags, nil
 	}
@@ -177,6 +185,17 @@ func (p *Plugin) buildFlags() ([]string, error) {
 		return nil, fmt.Errorf("coverage packages for %s: %w", p.Name, err)
 	}
 	return append(flags, "-cover", "-covermode=atomic", "-coverpkg="+strings.Join(pkgs, ",")), nil
+}
+
+// releaseLdflags are the linker flags of a release build that change
+// neither what the plugin does nor what it reports (no -X).
+const releaseLdflags = "-ldflags=-s -w"
+
+// isLdflags reports whether a go build argument sets -ldflags (either
+// spelling, with or without a value in the same argument).
+func isLdflags(arg string) bool {
+	name, _, _ := strings.Cut(strings.TrimPrefix(arg, "-"), "=")
+	return name == "-ldflags" || name == "ldflags"
 }
 
 // pluginCacheDir is where the plugin p built with flags lives: one

@@ -3,6 +3,7 @@ package acctest
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -160,5 +161,32 @@ func TestCoverPackages(t *testing.T) {
 	}
 	if len(pkgs) != 2 || !strings.Contains(pkgs[0], "/_acctest_cover/fixture-") || pkgs[1] != "example.com/a" {
 		t.Errorf("expected the copy of main and example.com/a, found %v", pkgs)
+	}
+}
+
+func TestPluginBuildFlags(t *testing.T) {
+	t.Setenv(EnvCoverDir, "")
+	for _, tc := range []struct {
+		given, want []string
+	}{
+		// Linked as a release links: no symbol table, no DWARF.
+		{nil, []string{"-ldflags=-s -w"}},
+		{[]string{"-tags=extra"}, []string{"-ldflags=-s -w", "-tags=extra"}},
+		// An -ldflags of the plugin's own, in any spelling, replaces them.
+		{[]string{"-ldflags=-X main.v=1"}, []string{"-ldflags=-X main.v=1"}},
+		{[]string{"--ldflags", "-X main.v=1"}, []string{"--ldflags", "-X main.v=1"}},
+		{[]string{"-ldflags="}, []string{"-ldflags="}},
+	} {
+		p := &Plugin{BuildFlags: tc.given}
+		got, err := p.buildFlags()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("BuildFlags %q: expected go build flags %q, found %q", tc.given, tc.want, got)
+		}
+		if len(tc.given) > 0 && &p.BuildFlags[0] == &got[0] {
+			t.Errorf("BuildFlags %q: buildFlags returned the plugin's own slice", tc.given)
+		}
 	}
 }
