@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -273,9 +274,68 @@ func buildAndInstall(ctx context.Context, p *Plugin, pk *Packer, flags []string)
 			return nil, err
 		}
 		removeStaleInstalls(cache, info.Dir)
+		// A new install is the rare moment worth a look at the neighbours.
+		writeSourceDir(cache, p.Dir)
+		prunePluginCaches(filepath.Dir(cache), cache, time.Now())
 	}
 	writeBuildStamp(cache, session, pk, info)
 	return info, nil
+}
+
+// sourceFile, in a plugin cache directory, names the directory the plugin
+// was built from: once that is gone (a renamed copy that scripts/
+// check-rename.sh made and deleted, a removed worktree), nobody builds
+// there again, and the 30-50 MB binary is garbage.
+const sourceFile = "source-dir"
+
+func writeSourceDir(cache, dir string) {
+	if abs, err := filepath.Abs(dir); err == nil {
+		_ = os.WriteFile(filepath.Join(cache, sourceFile), []byte(abs), 0o644)
+	}
+}
+
+// unusedPluginCacheAge is how long a plugin cache directory may go without
+// a build session before it is removed.
+const unusedPluginCacheAge = 7 * 24 * time.Hour
+
+// prunePluginCaches removes the plugin cache directories under base, other
+// than keep, whose source directory no longer exists or that no build
+// session used for unusedPluginCacheAge. A directory whose
+// lock another process holds is left alone; test processes that already
+// use an install keep their hard links.
+func prunePluginCaches(base, keep string, now time.Time) {
+	entries, err := os.ReadDir(base)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		dir := filepath.Join(base, e.Name())
+		if !e.IsDir() || dir == keep || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		if !pluginCacheUnused(dir, now) {
+			continue
+		}
+		lock := flock.New(dir + ".lock")
+		if ok, err := lock.TryLock(); err != nil || !ok {
+			continue
+		}
+		if pluginCacheUnused(dir, now) { // it may have been rebuilt meanwhile
+			_ = os.RemoveAll(dir)
+		}
+		_ = lock.Unlock()
+	}
+}
+
+func pluginCacheUnused(dir string, now time.Time) bool {
+	if src, err := os.ReadFile(filepath.Join(dir, sourceFile)); err == nil {
+		if _, err := os.Stat(string(src)); errors.Is(err, fs.ErrNotExist) {
+			return true
+		}
+	}
+	// Each build session renames its stamp into the directory.
+	info, err := os.Stat(dir)
+	return err == nil && now.Sub(info.ModTime()) > unusedPluginCacheAge
 }
 
 // EnvBuildSession names one run of the whole suite (make testacc sets it

@@ -1,11 +1,16 @@
 package acctest
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/gofrs/flock"
 
 	"github.com/example/packer-plugin-scaffolding/internal/gomod"
 )
@@ -187,6 +192,53 @@ func TestPluginBuildFlags(t *testing.T) {
 		}
 		if len(tc.given) > 0 && &p.BuildFlags[0] == &got[0] {
 			t.Errorf("BuildFlags %q: buildFlags returned the plugin's own slice", tc.given)
+		}
+	}
+}
+
+// A plugin cache directory goes once its source directory is gone or no
+// build used it for a week, unless another process holds its lock.
+func TestPrunePluginCaches(t *testing.T) {
+	base, src := t.TempDir(), t.TempDir()
+	now := time.Now()
+	cache := func(name, source string, age time.Duration) string {
+		dir := filepath.Join(base, name)
+		mustDo(t, os.MkdirAll(filepath.Join(dir, "installed-x"), 0o755))
+		mustWriteFile(t, filepath.Join(dir, "packer-plugin-x"), "binary", 0o755)
+		if source != "" {
+			mustWriteFile(t, filepath.Join(dir, sourceFile), source, 0o644)
+		}
+		mustDo(t, os.Chtimes(dir, now.Add(-age), now.Add(-age)))
+		return dir
+	}
+	gone := filepath.Join(src, "deleted-copy")
+	keep := cache("current", gone, 0)
+	removed := []string{
+		cache("source-gone", gone, time.Hour),
+		cache("unused-for-long", src, 8*24*time.Hour),
+		cache("unknown-source-unused", "", 8*24*time.Hour),
+	}
+	kept := []string{
+		keep,
+		cache("source-here", src, time.Hour),
+		cache("unknown-source-recent", "", time.Hour),
+		cache("locked", gone, time.Hour),
+	}
+	other := flock.New(filepath.Join(base, "locked.lock"))
+	if ok, err := other.TryLock(); err != nil || !ok {
+		t.Fatalf("locking: %v", err)
+	}
+	defer func() { _ = other.Unlock() }()
+
+	prunePluginCaches(base, keep, now)
+	for _, dir := range removed {
+		if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("expected %s removed, found %v", filepath.Base(dir), err)
+		}
+	}
+	for _, dir := range kept {
+		if _, err := os.Stat(filepath.Join(dir, "packer-plugin-x")); err != nil {
+			t.Errorf("expected %s kept, found %v", filepath.Base(dir), err)
 		}
 	}
 }
