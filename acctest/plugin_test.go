@@ -111,7 +111,9 @@ func TestAccPluginCache(t *testing.T) {
 	t.Setenv(EnvBuildSession, "")
 	p := *fixture
 	mustDo(t, p.resolve())
-	first, err := buildAndInstall(t.Context(), &p, pk, nil)
+	flags, err := p.buildFlags() // linked as the harness links it: half the link
+	mustDo(t, err)
+	first, err := buildAndInstall(t.Context(), &p, pk, flags)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +124,7 @@ func TestAccPluginCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := buildAndInstall(t.Context(), &p, pk, nil)
+	again, err := buildAndInstall(t.Context(), &p, pk, flags)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,17 +140,17 @@ func TestAccPluginCache(t *testing.T) {
 	}
 
 	t.Setenv(EnvBuildSession, "session-1")
-	if _, err := buildAndInstall(t.Context(), &p, pk, nil); err != nil {
+	if _, err := buildAndInstall(t.Context(), &p, pk, flags); err != nil {
 		t.Fatal(err)
 	}
 	// With the stamp of this session, no go command is needed at all.
 	t.Setenv("PATH", t.TempDir())
-	stamped, err := buildAndInstall(t.Context(), &p, pk, nil)
+	stamped, err := buildAndInstall(t.Context(), &p, pk, flags)
 	if err != nil || stamped.Binary != first.Binary {
 		t.Fatalf("expected the session's build reused without the go command, found %+v, %v", stamped, err)
 	}
 	t.Setenv(EnvBuildSession, "session-2")
-	if _, err := buildAndInstall(t.Context(), &p, pk, nil); err == nil {
+	if _, err := buildAndInstall(t.Context(), &p, pk, flags); err == nil {
 		t.Fatal("expected a new session to ask the go command again (here: not on PATH)")
 	}
 }
