@@ -287,6 +287,7 @@ func TestAccHarness_registryNotWired(t *testing.T) {
 // the command runner alone (without the harness's later reaping) leaves no
 // process from the plugin directory.
 func TestAccHarness_groupKill(t *testing.T) {
+	t.Parallel()
 	requireAcc(t)
 	requireProcessListing(t)
 	for _, mode := range []WireMode{Protobuf, Gob} {
@@ -398,6 +399,7 @@ func TestAccHarness_leftoverDescendantFails(t *testing.T) {
 // Cancelling the context interrupts packer, which stops its plugins; none
 // is left behind.
 func TestAccHarness_cancel(t *testing.T) {
+	t.Parallel()
 	requireAcc(t)
 	requireProcessListing(t)
 	c := Case{Plugin: fixture, Steps: []Step{{Template: nullSource(`hang = "hanging.txt"`)}}}
@@ -454,6 +456,7 @@ func TestAccHarness_keep(t *testing.T) {
 // TestAccHarness_benchCase is the case scripts/bench-harness.sh times
 // against the same `packer build` run by hand: one wire mode, one build.
 func TestAccHarness_benchCase(t *testing.T) {
+	t.Parallel()
 	Test(t, Case{
 		Plugin:    fixture,
 		WireModes: []WireMode{Protobuf},

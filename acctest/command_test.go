@@ -197,3 +197,31 @@ func TestBuildCmd_commands(t *testing.T) {
 		}
 	}
 }
+
+func TestIsolatedEnv_garbageCollector(t *testing.T) {
+	// Left to the harness, Packer collects only near a memory limit.
+	env := isolatedEnv(nil, isolation{Root: "/r"}, Protobuf)
+	gogc, _ := lookupEnv(env, "GOGC")
+	limit, _ := lookupEnv(env, "GOMEMLIMIT")
+	if gogc != "off" || limit != goMemLimit {
+		t.Errorf("expected GOGC=off and GOMEMLIMIT=%s, found GOGC=%q GOMEMLIMIT=%q", goMemLimit, gogc, limit)
+	}
+	// Either variable of your own keeps your tuning, whole.
+	for _, own := range []string{"GOGC=50", "GOMEMLIMIT=2GiB"} {
+		env := isolatedEnv([]string{own}, isolation{Root: "/r"}, Protobuf)
+		var found []string
+		for _, kv := range env {
+			if strings.HasPrefix(kv, "GOGC=") || strings.HasPrefix(kv, "GOMEMLIMIT=") {
+				found = append(found, kv)
+			}
+		}
+		if !reflect.DeepEqual(found, []string{own}) {
+			t.Errorf("with %s in the environment, expected only it passed on, found %q", own, found)
+		}
+	}
+	// A case can set them too.
+	env = isolatedEnv(nil, isolation{Root: "/r"}, Protobuf, map[string]string{"GOGC": "100"})
+	if v, _ := lookupEnv(env, "GOGC"); v != "100" {
+		t.Errorf("expected the case's GOGC=100 to win, found %q", v)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -37,7 +38,12 @@ type Plugin struct {
 	// Address is the plugin's source address, github.com/ORG/NAME. Default:
 	// from the module path of Dir.
 	Address string
-	// BuildFlags are extra `go build` flags, such as "-ldflags=...".
+	// BuildFlags are extra `go build` flags, such as "-tags=...". Without
+	// an -ldflags among them the harness links with -ldflags="-s -w", as a
+	// release does (.goreleaser.yml): no symbol table and no DWARF, which
+	// halves the link and leaves Packer a third less binary to checksum
+	// each time it loads the plugin. Give -ldflags (even "-ldflags=") to
+	// keep them, for example to debug the plugin.
 	BuildFlags []string
 
 	// prebuilt is a binary to install instead of building one (see
@@ -173,6 +179,9 @@ func ensurePlugin(ctx context.Context, p *Plugin, pk *Packer) (*pluginInfo, erro
 // packages when the run collects acceptance coverage (see coverCopy).
 func (p *Plugin) buildFlags() ([]string, error) {
 	flags := append([]string(nil), p.BuildFlags...)
+	if !slices.ContainsFunc(flags, isLdflags) {
+		flags = append([]string{releaseLdflags}, flags...)
+	}
 	if coverDir() == "" || slices.Contains(flags, "-cover") {
 		return flags, nil
 	}
@@ -181,6 +190,17 @@ func (p *Plugin) buildFlags() ([]string, error) {
 		return nil, fmt.Errorf("coverage packages for %s: %w", p.Name, err)
 	}
 	return append(flags, "-cover", "-covermode=atomic", "-coverpkg="+strings.Join(pkgs, ",")), nil
+}
+
+// releaseLdflags are the linker flags of a release build that change
+// neither what the plugin does nor what it reports (no -X).
+const releaseLdflags = "-ldflags=-s -w"
+
+// isLdflags reports whether a go build argument sets -ldflags (either
+// spelling, with or without a value in the same argument).
+func isLdflags(arg string) bool {
+	name, _, _ := strings.Cut(strings.TrimPrefix(arg, "-"), "=")
+	return name == "-ldflags" || name == "ldflags"
 }
 
 // pluginCacheDir is where the plugin p built with flags lives: one
@@ -273,8 +293,67 @@ func installBinary(ctx context.Context, p *Plugin, pk *Packer, cache, bin string
 			return nil, err
 		}
 		removeStaleInstalls(cache, info.Dir)
+		// A new install is the rare moment worth a look at the neighbours.
+		writeSourceDir(cache, p.Dir)
+		prunePluginCaches(filepath.Dir(cache), cache, time.Now())
 	}
 	return info, nil
+}
+
+// sourceFile, in a plugin cache directory, names the directory the plugin
+// was built from: once that is gone (a renamed copy that scripts/
+// check-rename.sh made and deleted, a removed worktree), nobody builds
+// there again, and the 30-50 MB binary is garbage.
+const sourceFile = "source-dir"
+
+func writeSourceDir(cache, dir string) {
+	if abs, err := filepath.Abs(dir); err == nil {
+		_ = os.WriteFile(filepath.Join(cache, sourceFile), []byte(abs), 0o644)
+	}
+}
+
+// unusedPluginCacheAge is how long a plugin cache directory may go without
+// a build session before it is removed.
+const unusedPluginCacheAge = 7 * 24 * time.Hour
+
+// prunePluginCaches removes the plugin cache directories under base, other
+// than keep, whose source directory no longer exists or that no build
+// session used for unusedPluginCacheAge. A directory whose
+// lock another process holds is left alone; test processes that already
+// use an install keep their hard links.
+func prunePluginCaches(base, keep string, now time.Time) {
+	entries, err := os.ReadDir(base)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		dir := filepath.Join(base, e.Name())
+		if !e.IsDir() || dir == keep || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		if !pluginCacheUnused(dir, now) {
+			continue
+		}
+		lock := flock.New(dir + ".lock")
+		if ok, err := lock.TryLock(); err != nil || !ok {
+			continue
+		}
+		if pluginCacheUnused(dir, now) { // it may have been rebuilt meanwhile
+			_ = os.RemoveAll(dir)
+		}
+		_ = lock.Unlock()
+	}
+}
+
+func pluginCacheUnused(dir string, now time.Time) bool {
+	if src, err := os.ReadFile(filepath.Join(dir, sourceFile)); err == nil {
+		if _, err := os.Stat(string(src)); errors.Is(err, fs.ErrNotExist) {
+			return true
+		}
+	}
+	// Each build session renames its stamp into the directory.
+	info, err := os.Stat(dir)
+	return err == nil && now.Sub(info.ModTime()) > unusedPluginCacheAge
 }
 
 // EnvPluginBinary, when set, is a binary of the plugin under test that the

@@ -1,10 +1,16 @@
 package acctest
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/gofrs/flock"
 
 	"github.com/example/packer-plugin-scaffolding/internal/gomod"
 )
@@ -105,7 +111,9 @@ func TestAccPluginCache(t *testing.T) {
 	t.Setenv(EnvBuildSession, "")
 	p := *fixture
 	mustDo(t, p.resolve())
-	first, err := buildAndInstall(t.Context(), &p, pk, nil)
+	flags, err := p.buildFlags() // linked as the harness links it: half the link
+	mustDo(t, err)
+	first, err := buildAndInstall(t.Context(), &p, pk, flags)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +124,7 @@ func TestAccPluginCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := buildAndInstall(t.Context(), &p, pk, nil)
+	again, err := buildAndInstall(t.Context(), &p, pk, flags)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,17 +140,17 @@ func TestAccPluginCache(t *testing.T) {
 	}
 
 	t.Setenv(EnvBuildSession, "session-1")
-	if _, err := buildAndInstall(t.Context(), &p, pk, nil); err != nil {
+	if _, err := buildAndInstall(t.Context(), &p, pk, flags); err != nil {
 		t.Fatal(err)
 	}
 	// With the stamp of this session, no go command is needed at all.
 	t.Setenv("PATH", t.TempDir())
-	stamped, err := buildAndInstall(t.Context(), &p, pk, nil)
+	stamped, err := buildAndInstall(t.Context(), &p, pk, flags)
 	if err != nil || stamped.Binary != first.Binary {
 		t.Fatalf("expected the session's build reused without the go command, found %+v, %v", stamped, err)
 	}
 	t.Setenv(EnvBuildSession, "session-2")
-	if _, err := buildAndInstall(t.Context(), &p, pk, nil); err == nil {
+	if _, err := buildAndInstall(t.Context(), &p, pk, flags); err == nil {
 		t.Fatal("expected a new session to ask the go command again (here: not on PATH)")
 	}
 }
@@ -160,5 +168,79 @@ func TestCoverPackages(t *testing.T) {
 	}
 	if len(pkgs) != 2 || !strings.Contains(pkgs[0], "/_acctest_cover/fixture-") || pkgs[1] != "example.com/a" {
 		t.Errorf("expected the copy of main and example.com/a, found %v", pkgs)
+	}
+}
+
+func TestPluginBuildFlags(t *testing.T) {
+	t.Setenv(EnvCoverDir, "")
+	for _, tc := range []struct {
+		given, want []string
+	}{
+		// Linked as a release links: no symbol table, no DWARF.
+		{nil, []string{"-ldflags=-s -w"}},
+		{[]string{"-tags=extra"}, []string{"-ldflags=-s -w", "-tags=extra"}},
+		// An -ldflags of the plugin's own, in any spelling, replaces them.
+		{[]string{"-ldflags=-X main.v=1"}, []string{"-ldflags=-X main.v=1"}},
+		{[]string{"--ldflags", "-X main.v=1"}, []string{"--ldflags", "-X main.v=1"}},
+		{[]string{"-ldflags="}, []string{"-ldflags="}},
+	} {
+		p := &Plugin{BuildFlags: tc.given}
+		got, err := p.buildFlags()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("BuildFlags %q: expected go build flags %q, found %q", tc.given, tc.want, got)
+		}
+		if len(tc.given) > 0 && &p.BuildFlags[0] == &got[0] {
+			t.Errorf("BuildFlags %q: buildFlags returned the plugin's own slice", tc.given)
+		}
+	}
+}
+
+// A plugin cache directory goes once its source directory is gone or no
+// build used it for a week, unless another process holds its lock.
+func TestPrunePluginCaches(t *testing.T) {
+	base, src := t.TempDir(), t.TempDir()
+	now := time.Now()
+	cache := func(name, source string, age time.Duration) string {
+		dir := filepath.Join(base, name)
+		mustDo(t, os.MkdirAll(filepath.Join(dir, "installed-x"), 0o755))
+		mustWriteFile(t, filepath.Join(dir, "packer-plugin-x"), "binary", 0o755)
+		if source != "" {
+			mustWriteFile(t, filepath.Join(dir, sourceFile), source, 0o644)
+		}
+		mustDo(t, os.Chtimes(dir, now.Add(-age), now.Add(-age)))
+		return dir
+	}
+	gone := filepath.Join(src, "deleted-copy")
+	keep := cache("current", gone, 0)
+	removed := []string{
+		cache("source-gone", gone, time.Hour),
+		cache("unused-for-long", src, 8*24*time.Hour),
+		cache("unknown-source-unused", "", 8*24*time.Hour),
+	}
+	kept := []string{
+		keep,
+		cache("source-here", src, time.Hour),
+		cache("unknown-source-recent", "", time.Hour),
+		cache("locked", gone, time.Hour),
+	}
+	other := flock.New(filepath.Join(base, "locked.lock"))
+	if ok, err := other.TryLock(); err != nil || !ok {
+		t.Fatalf("locking: %v", err)
+	}
+	defer func() { _ = other.Unlock() }()
+
+	prunePluginCaches(base, keep, now)
+	for _, dir := range removed {
+		if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("expected %s removed, found %v", filepath.Base(dir), err)
+		}
+	}
+	for _, dir := range kept {
+		if _, err := os.Stat(filepath.Join(dir, "packer-plugin-x")); err != nil {
+			t.Errorf("expected %s kept, found %v", filepath.Base(dir), err)
+		}
 	}
 }
