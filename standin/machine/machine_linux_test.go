@@ -360,6 +360,24 @@ func startSleeps(t *testing.T, c *ssh.Client, marker string) *ssh.Session {
 	return s
 }
 
+// waitProcesses polls until n processes carry marker: "started" comes
+// from the shell before its last exec, and a background job may still be a
+// forked shell. The bound is generous, as waitGone's.
+func waitProcesses(t *testing.T, marker string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		found := len(findProcesses(t, marker))
+		if found >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("found %d processes running sleep %s, want %d", found, marker, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // waitGone polls until no process carries marker; the bound is generous:
 // the test asserts that they end, not how fast.
 func waitGone(t *testing.T, marker string) {
@@ -382,9 +400,7 @@ func TestStopKillsEveryProcess(t *testing.T) {
 	c := m.dial(t)
 	marker := uniqueSleep()
 	startSleeps(t, c, marker)
-	if n := len(findProcesses(t, marker)); n < 3 {
-		t.Fatalf("found %d sleeps before Stop, want 3", n)
-	}
+	waitProcesses(t, marker, 3)
 	initPid := m.init.Process.Pid
 	if err := m.Stop(context.Background()); err != nil {
 		t.Fatal(err)

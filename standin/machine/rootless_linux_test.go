@@ -45,9 +45,7 @@ func TestCrashOfThePluginKillsTheInstance(t *testing.T) {
 		t.Log("helper: " + strings.TrimRight(line, "\n"))
 	}
 	go func() { _, _ = io.Copy(io.Discard, r) }()
-	if n := len(findProcesses(t, marker)); n < 3 {
-		t.Fatalf("found %d sleeps in the helper's instance, want 3", n)
-	}
+	waitProcesses(t, marker, 3)
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
