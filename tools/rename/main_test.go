@@ -496,6 +496,12 @@ func TestRenameRepositoryCopy(t *testing.T) {
 		{"acme-cloud", "h2o"},
 		{"h2o", "ver"},
 		{"ver", "law"},
+		// Names whose Go package clashes (the standard library's image, the
+		// SDK's packer/registry/image, net/http; the harness's registry),
+		// and that the tree already uses as words, renamed to and from one
+		// another through the record.
+		{"image", "registry"},
+		{"http", "image"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			first := mustIdentity(t, "github.com/zoo-corp/packer-plugin-"+tc.name)
@@ -516,7 +522,7 @@ func TestRenameRepositoryCopy(t *testing.T) {
 				t.Fatalf("second rename, %s to %s: %v\n%s", tc.name, tc.again, err, out)
 			}
 			again := readTree(t, dir)
-			for _, problem := range sameEdits(original, renamed, again, newReplacer(old, first), newReplacer(first, second)) {
+			for _, problem := range sameEdits(original, renamed, again, newReplacer(old, first), newReplacer(old, second)) {
 				t.Error(problem)
 			}
 			direct := filepath.Join(t.TempDir(), "repo")
@@ -536,6 +542,36 @@ func TestRenameRepositoryCopy(t *testing.T) {
 			}
 		})
 	}
+
+	// A fork renamed again and again: each step must give exactly the tree a
+	// rename of the original gives (those trees vet, build and pass their
+	// tests above), and change exactly the lines the step before changed.
+	t.Run("chain", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "repo")
+		writeModes(t, dir, original)
+		prev, before := old, original
+		for _, name := range []string{"k8s", "aws", "image", "http", "acme-cloud"} {
+			next := mustIdentity(t, "github.com/zoo-corp/packer-plugin-"+name)
+			if out, err := runIn(t, dir, "", next.Module); err != nil {
+				t.Fatalf("rename %s to %s: %v\n%s", prev.Name, name, err, out)
+			}
+			after := readTree(t, dir)
+			direct := filepath.Join(t.TempDir(), "repo")
+			writeModes(t, direct, original)
+			if out, err := runIn(t, direct, "", next.Module); err != nil {
+				t.Fatalf("rename to %s: %v\n%s", name, err, out)
+			}
+			if diff := diffTrees(readTree(t, direct), after); diff != "" {
+				t.Errorf("renaming %s to %s differs from renaming the original to %s:\n%s", prev.Name, name, name, diff)
+			}
+			if prev != old {
+				for _, problem := range sameEdits(original, before, after, newReplacer(old, prev), newReplacer(old, next)) {
+					t.Error(problem)
+				}
+			}
+			prev, before = next, after
+		}
+	})
 }
 
 // compiles runs go vet, go build and renameCheckTests in a renamed copy,
@@ -561,14 +597,15 @@ func compiles(t *testing.T, dir string) {
 // sameEdits compares two renames line by line: every file the first one
 // changed (from a to b) must be changed by the second (from b to c) on
 // exactly the same lines, and no other file or line may change. Paths are
-// followed through both renames.
-func sameEdits(a, b, c map[string]string, first, second *replacer) []string {
+// followed through both renames: toB and toC rename a's paths to b's and
+// c's (from a's name, which is no word of its own, so with no record).
+func sameEdits(a, b, c map[string]string, toB, toC *replacer) []string {
 	var problems []string
 	for pa, ca := range a {
 		pb, pc := pa, pa
 		if !skipped(pa) {
-			pb, _ = first.path(pa)
-			pc, _ = second.path(pb)
+			pb, _ = toB.path(pa)
+			pc, _ = toC.path(pa)
 		}
 		cb, okb := b[pb]
 		cc, okc := c[pc]
