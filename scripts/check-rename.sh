@@ -10,8 +10,8 @@
 #      not ignore) renamed one after the other to the modules listed in
 #      tools/rename/testdata/check-rename-modules keeps no trace of any
 #      earlier name (rename -leftovers; for a name that is also an ordinary
-#      word of the tree, such as image, only its module path, address,
-#      project and package name), is byte for byte the copy renamed straight
+#      word of the tree, such as image, only its module path, address
+#      and project name), is byte for byte the copy renamed straight
 #      to the last module (so no word was damaged on the way), and
 #      `make build test` passes there; with --acc also `make testacc`,
 #      against a real Packer.
@@ -84,7 +84,7 @@ copy_repo "$copy"
 gone=$module
 # Names the tree already uses as words (image): the rename records where it
 # wrote them (tools/rename/record.json), and only their whole identities
-# (module path, address, project and package name) can be told apart later.
+# (module path, address and project name) can be told apart later.
 worded=
 for next in $modules; do
 	[ "$next" != "$module" ] || continue

@@ -57,7 +57,7 @@ func main() {
 	flag.BoolVar(&o.dryRun, "n", false, "print what would change, change nothing")
 	flag.BoolVar(&o.force, "force", false, "rename even to a module outside github.com or to the name of an official HashiCorp plugin")
 	flag.StringVar(&o.gone, "leftovers", "", "change nothing; list every place a rename from `OLD_MODULE` would still rewrite, and fail if there is one")
-	flag.BoolVar(&o.exact, "exact", false, "with -leftovers, look only for the module path, address, project name and package name, "+
+	flag.BoolVar(&o.exact, "exact", false, "with -leftovers, look only for the module path, address and project name, "+
 		"not the bare name (for a name that is also an ordinary word of the tree, such as image)")
 	flag.Usage = func() {
 		_, _ = fmt.Fprintf(flag.CommandLine.Output(), "usage: go run ./tools/rename [-n] [-name NAME] [-module MODULE] [-dir DIR]\n\n"+
@@ -220,8 +220,9 @@ func run(o options) error {
 // recognise (other modules' paths, go.sum, LICENSE and the changelog are
 // not the plugin's name and do not count). Both package names the old
 // plugin may have had (image and imageplugin) count. With exact, only the
-// whole identities and the suffixed package name do: for a name that is
-// also an ordinary word of the tree, the bare word proves nothing.
+// whole identities do: for a name that is also an ordinary word of the
+// tree, the bare word and the package name (this README names imageplugin)
+// prove nothing.
 func leftovers(root, oldModule string, exact bool, out io.Writer) error {
 	old, err := parseIdentity(oldModule)
 	if err != nil {

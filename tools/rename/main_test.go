@@ -255,10 +255,14 @@ func TestRunClashingNames(t *testing.T) {
 // were there before stay, and the record is gone once the name is an
 // unambiguous one again.
 func TestRunRecordedNames(t *testing.T) {
-	for _, name := range []string{"serves", "scripts", "helper"} {
+	// tar's package would be tarplugin, which the notes name: that word
+	// stays too.
+	notes := map[string]string{"docs/notes.md": "A plugin named tar is package tarplugin.\n"}
+	for _, name := range []string{"serves", "scripts", "helper", "tar"} {
 		t.Run(name, func(t *testing.T) {
 			root := t.TempDir()
 			writeTree(t, root, fixture)
+			writeTree(t, root, notes)
 			out, err := runIn(t, root, name, "")
 			if err != nil {
 				t.Fatalf("rename: %v\n%s", err, out)
@@ -279,6 +283,7 @@ func TestRunRecordedNames(t *testing.T) {
 			}
 			original := t.TempDir()
 			writeTree(t, original, fixture)
+			writeTree(t, original, notes)
 			if diff := diffTrees(readTree(t, original), readTree(t, root)); diff != "" {
 				t.Errorf("renaming to %s, fmt and back changed the tree:\n%s", name, diff)
 			}

@@ -54,8 +54,9 @@ type replacer struct {
 	// (counted from base) of the text being rewritten.
 	allowed map[int]bool
 	base    int
-	// exactOnly finds only the whole identities and the distinct package
-	// name, never the bare name (-leftovers -exact).
+	// exactOnly finds only the whole identities (module path, address,
+	// project name, org/name, org.name), never the bare name or the
+	// package name (-leftovers -exact).
 	exactOnly bool
 }
 
@@ -184,10 +185,11 @@ func (r *replacer) find(src []byte) []match {
 }
 
 // wanted reports whether the match m at start is one to rewrite: a whole
-// identity always; the bare name unless exactOnly, and in a recorded tree
-// only where the record says.
+// identity always; the bare name and the package name unless exactOnly,
+// and in a recorded tree only where the record says (the package name,
+// imageplugin, is a word of its own too: this README names it).
 func (r *replacer) wanted(m string, start int) bool {
-	if _, ok := r.exact[m]; ok {
+	if _, ok := r.exact[m]; ok && m != r.from.Pkg {
 		return true
 	}
 	if r.exactOnly {
