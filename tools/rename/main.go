@@ -221,7 +221,7 @@ func run(o options) error {
 // not the plugin's name and do not count). Both package names the old
 // plugin may have had (image and imageplugin) count. With exact, only the
 // whole identities do: for a name that is also an ordinary word of the
-// tree, the bare word and the package name (this README names imageplugin)
+// tree, the bare word and the package name (the README names imageplugin)
 // prove nothing.
 func leftovers(root, oldModule string, exact bool, out io.Writer) error {
 	old, err := parseIdentity(oldModule)

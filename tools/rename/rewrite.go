@@ -187,7 +187,7 @@ func (r *replacer) find(src []byte) []match {
 // wanted reports whether the match m at start is one to rewrite: a whole
 // identity always; the bare name and the package name unless exactOnly,
 // and in a recorded tree only where the record says (the package name,
-// imageplugin, is a word of its own too: this README names it).
+// imageplugin, is a word of its own too: the template's README names it).
 func (r *replacer) wanted(m string, start int) bool {
 	if _, ok := r.exact[m]; ok && m != r.from.Pkg {
 		return true
