@@ -8,8 +8,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
+	"strconv"
+	"strings"
 )
 
 // recordPath is where a rename to a name the tree already uses as a word
@@ -33,20 +34,48 @@ type record struct {
 }
 
 type recordFile struct {
-	Path  [][2]int     `json:"path,omitempty"` // byte spans in the file's path
+	Path  spanList     `json:"path,omitempty"` // byte spans in the file's path
 	Lines []recordLine `json:"lines,omitempty"`
 }
 
 type recordLine struct {
 	Line  int      `json:"line"`
 	Text  string   `json:"text"`
-	Spans [][2]int `json:"spans"` // byte spans in Text
+	Spans spanList `json:"spans"` // byte spans in Text
+}
+
+// spanList is a list of byte spans, written as one string ("2-7 30-35")
+// so that the record keeps one line per span list.
+type spanList [][2]int
+
+func (l spanList) MarshalJSON() ([]byte, error) {
+	parts := make([]string, len(l))
+	for i, s := range l {
+		parts[i] = strconv.Itoa(s[0]) + "-" + strconv.Itoa(s[1])
+	}
+	return json.Marshal(strings.Join(parts, " "))
+}
+
+func (l *spanList) UnmarshalJSON(data []byte) error {
+	var text string
+	if err := json.Unmarshal(data, &text); err != nil {
+		return err
+	}
+	*l = nil
+	for _, part := range strings.Fields(text) {
+		from, to, ok := strings.Cut(part, "-")
+		a, errA := strconv.Atoi(from)
+		b, errB := strconv.Atoi(to)
+		if !ok || errA != nil || errB != nil || a < 0 || b < a {
+			return fmt.Errorf("span %q is not START-END", part)
+		}
+		*l = append(*l, [2]int{a, b})
+	}
+	return nil
 }
 
 const recordNote = "Written by tools/rename: where the last rename wrote the plugin's name, which the tree " +
 	"also uses as a word. The next rename changes only these places. Do not edit; it is replaced or removed by each rename."
-
-var compactSpan = regexp.MustCompile(`\[\s*([0-9]+),\s*([0-9]+)\s*\]`)
 
 func newRecord(id identity) *record {
 	return &record{Note: recordNote, Module: id.Module, Package: id.Pkg, Files: map[string]recordFile{}}
@@ -75,7 +104,7 @@ func (rec *record) add(rel string, pathSpans [][2]int, content []byte, spans [][
 		if k := len(f.Lines) - 1; k >= 0 && f.Lines[k].Line == n {
 			f.Lines[k].Spans = append(f.Lines[k].Spans, span)
 		} else {
-			f.Lines = append(f.Lines, recordLine{Line: n, Text: string(content[lineStart:lineEnd]), Spans: [][2]int{span}})
+			f.Lines = append(f.Lines, recordLine{Line: n, Text: string(content[lineStart:lineEnd]), Spans: spanList{span}})
 		}
 	}
 	if len(f.Path) > 0 || len(f.Lines) > 0 {
@@ -172,8 +201,6 @@ func (rec *record) save(root string) error {
 	if err != nil {
 		return err
 	}
-	// One line per span, not four: the record stays readable in a diff.
-	data = compactSpan.ReplaceAll(data, []byte("[$1, $2]"))
 	full := filepath.Join(root, filepath.FromSlash(recordPath))
 	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
 		return err
