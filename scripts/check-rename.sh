@@ -9,8 +9,12 @@
 #   2. a copy of the repository (tracked files plus untracked ones git does
 #      not ignore) renamed one after the other to the modules listed in
 #      tools/rename/testdata/check-rename-modules keeps no trace of any
-#      earlier name (rename -leftovers), and `make build test` passes there;
-#      with --acc also `make testacc`, against a real Packer.
+#      earlier name (rename -leftovers; for a name that is also an ordinary
+#      word of the tree, such as image, only its module path, address
+#      and project name), is byte for byte the copy renamed straight
+#      to the last module (so no word was damaged on the way), and
+#      `make build test` passes there; with --acc also `make testacc`,
+#      against a real Packer.
 # --keep leaves the copy on disk and prints where. The repository itself is
 # never modified.
 set -eu
@@ -59,32 +63,52 @@ trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# copy_repo DIR copies the repository (tracked files plus untracked ones
+# git does not ignore) to DIR.
+copy_repo() {
+	mkdir -p "$1"
+	(
+		cd "$root"
+		git -c core.quotePath=off ls-files --cached --others --exclude-standard |
+			while IFS= read -r f; do
+				# Files deleted in the work tree are still in git's index.
+				if [ -f "$f" ]; then printf '%s\n' "$f"; fi
+			done |
+			tar -cf - -T -
+	) | (cd "$1" && tar -xf -) || fail "copying the repository to $1 failed"
+}
+
 copy="$tmp/repo"
-mkdir -p "$copy"
-(
-	cd "$root"
-	git -c core.quotePath=off ls-files --cached --others --exclude-standard |
-		while IFS= read -r f; do
-			# Files deleted in the work tree are still in git's index.
-			if [ -f "$f" ]; then printf '%s\n' "$f"; fi
-		done |
-		tar -cf - -T -
-) | (cd "$copy" && tar -xf -) || fail "copying the repository to $copy failed"
+copy_repo "$copy"
 
 gone=$module
+# Names the tree already uses as words (image): the rename records where it
+# wrote them (tools/rename/record.json), and only their whole identities
+# (module path, address and project name) can be told apart later.
+worded=
 for next in $modules; do
 	[ "$next" != "$module" ] || continue
 	echo "check-rename.sh: renaming the copy to $next"
 	(cd "$copy" && go run ./tools/rename -module "$next") || fail "the rename to $next failed"
+	if [ -f "$copy/tools/rename/record.json" ]; then worded="$worded $next"; fi
 	gone="$gone $next"
 done
 # Whole tokens, as the tool sees them: other modules' paths, go.sum,
 # LICENSE and the changelog are not the plugin's name.
 for old in $gone; do
 	[ "$old" != "$next" ] || continue
-	(cd "$copy" && go run ./tools/rename -leftovers "$old") ||
+	exact=
+	case " $worded " in *" $old "*) exact=-exact ;; esac
+	(cd "$copy" && go run ./tools/rename $exact -leftovers "$old") ||
 		fail "the renamed copy at $copy still names $old (places above)"
 done
+# No word damaged on the way: the copy renamed in turn is the copy renamed
+# straight to the last module, byte for byte.
+direct="$tmp/direct"
+copy_repo "$direct"
+(cd "$direct" && go run ./tools/rename -module "$next" >/dev/null) || fail "the rename of a fresh copy to $next failed"
+diff -r "$direct" "$copy" ||
+	fail "the copy renamed in turn to every module differs from a copy renamed straight to $next (diff above)"
 
 (cd "$copy" && make build test) || fail "make build test failed in the renamed copy at $copy"
 if $acc; then

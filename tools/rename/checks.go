@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"go/parser"
 	"go/token"
+	"go/types"
 	"os"
 	"os/exec"
 	"path"
@@ -54,52 +55,56 @@ func occurrences(root string, files []string, r *replacer) ([]string, error) {
 	return out, nil
 }
 
-// existingWords refuses a new name that the tree already uses as a word
+// existingWords lists where the tree already uses the new name as a word
 // (outside what the rename itself writes): a later rename from that name
-// could not tell those words from the plugin's name and would rewrite
-// them too ("copy" would turn io.Copy into io.NewName).
-func existingWords(root string, files []string, next identity) error {
-	found, err := occurrences(root, files, newReplacer(next, next))
-	if err != nil {
-		return err
-	}
-	if len(found) == 0 {
-		return nil
-	}
-	return fmt.Errorf("the name %q already appears %d times in the tree as a word of its own, e.g.\n  %s\n"+
-		"a later rename from %q could not tell those from the plugin's name and would rewrite them too: "+
-		"pick a name that does not appear yet (or reword those places first)",
-		next.Name, len(found), strings.Join(first(found, 5), "\n  "), next.Name)
+// could not tell those words from the plugin's name by looking, so the
+// rename records where it writes the name (see record).
+func existingWords(root string, files []string, next identity) ([]string, error) {
+	return occurrences(root, files, newReplacer(next, next))
 }
 
-func first(s []string, n int) []string {
-	if len(s) > n {
-		return s[:n]
+// goPackageName decides the Go package name of the packages named after
+// the plugin (builder/NAME, provisioner/NAME): the name without dashes,
+// unless that name is taken where those packages are used; then the name
+// followed by pkgSuffix (image → imageplugin). why says what took the plain
+// name ("" when it is free). Taken means: a Go keyword, a predeclared
+// identifier, another of the template's packages, a package its files
+// import (by import path or by an explicit import name) or a standard
+// library package. The template's packages and imports are read from the
+// tree, not listed here, so the check follows the code as it moves.
+func goPackageName(root string, files []string, r *replacer) (pkg, why string, err error) {
+	c := readPackages(root, files, r)
+	plain := identLower(r.to.Name)
+	why = c.clash(root, plain)
+	if why == "" {
+		return plain, "", nil
 	}
-	return s
+	pkg = plain + pkgSuffix
+	if again := c.clash(root, pkg); again != "" {
+		return "", "", fmt.Errorf("the name %q cannot make a Go package name: %q %s, and %q %s; pick another name",
+			r.to.Name, plain, why, pkg, again)
+	}
+	return pkg, why, nil
 }
 
-// packageClash refuses a new name whose Go package name (the name without
-// dashes) is already taken where the renamed packages live: by another of
-// the template's packages, by a package its files import, or by the
-// standard library. The template's packages are read from the tree, not
-// listed here, so the check follows the code as it moves.
-func packageClash(root string, files []string, r *replacer) error {
-	pkg := identLower(r.to.Name)
-	declared := map[string]string{} // package name -> directory
-	imported := map[string]string{} // import path -> a file importing it
-	aliases := map[string]string{}  // explicit import name -> file
-	for _, rel := range files {
-		if !strings.HasSuffix(rel, ".go") || skipped(rel) || strings.Contains("/"+rel, "/testdata/") {
-			continue
-		}
+// packages is what the tree's Go files declare and import, apart from the
+// plugin's own packages and module.
+type packages struct {
+	declared map[string]string // package name -> directory
+	imported map[string]string // import path -> a file importing it
+	aliases  map[string]string // explicit import name -> file
+}
+
+func readPackages(root string, files []string, r *replacer) packages {
+	c := packages{declared: map[string]string{}, imported: map[string]string{}, aliases: map[string]string{}}
+	for _, rel := range goFiles(files) {
 		f, err := parser.ParseFile(token.NewFileSet(), filepath.Join(root, filepath.FromSlash(rel)), nil, parser.ImportsOnly)
 		if err != nil {
 			continue // not ours to judge; the build will say
 		}
 		name := strings.TrimSuffix(f.Name.Name, "_test")
 		if name != "main" && len(r.find([]byte(name))) == 0 {
-			declared[name] = path.Dir(rel)
+			c.declared[name] = path.Dir(rel)
 		}
 		for _, imp := range f.Imports {
 			p, err := strconv.Unquote(imp.Path.Value)
@@ -109,35 +114,73 @@ func packageClash(root string, files []string, r *replacer) error {
 			switch {
 			case imp.Name != nil && imp.Name.Name != "_" && imp.Name.Name != ".":
 				if len(r.find([]byte(imp.Name.Name))) == 0 {
-					aliases[imp.Name.Name] = rel
+					c.aliases[imp.Name.Name] = rel
 				}
 			case imp.Name == nil && p != r.from.Module && !strings.HasPrefix(p, r.from.Module+"/"):
-				if _, ok := imported[p]; !ok {
-					imported[p] = rel
+				if _, ok := c.imported[p]; !ok {
+					c.imported[p] = rel
 				}
 			}
 		}
 	}
-	if dir, ok := declared[pkg]; ok {
-		return fmt.Errorf("the name %q makes the Go package name %q, which is already the template's package in %s/: "+
-			"files that use both would not compile; pick another name", r.to.Name, pkg, dir)
+	return c
+}
+
+// goFiles are the Go files a rename edits, outside test data.
+func goFiles(files []string) []string {
+	var out []string
+	for _, rel := range files {
+		if strings.HasSuffix(rel, ".go") && !skipped(rel) && !strings.Contains("/"+rel, "/testdata/") {
+			out = append(out, rel)
+		}
 	}
-	if rel, ok := aliases[pkg]; ok {
-		return fmt.Errorf("the name %q makes the Go package name %q, which %s already uses as an import name: "+
-			"pick another name", r.to.Name, pkg, rel)
+	return out
+}
+
+// clash says why pkg cannot be the plugin's package name, or "" if it can.
+func (c packages) clash(root, pkg string) string {
+	if token.IsKeyword(pkg) {
+		return "is a Go keyword"
 	}
-	names := importNames(root, imported)
-	for p, rel := range imported {
+	if types.Universe.Lookup(pkg) != nil {
+		return fmt.Sprintf("would shadow Go's predeclared %s", pkg)
+	}
+	if dir, ok := c.declared[pkg]; ok {
+		return fmt.Sprintf("is already the template's package in %s/", dir)
+	}
+	if rel, ok := c.aliases[pkg]; ok {
+		return fmt.Sprintf("is already an import name in %s", rel)
+	}
+	names := importNames(root, c.imported)
+	imports := make([]string, 0, len(c.imported))
+	for p := range c.imported {
+		imports = append(imports, p)
+	}
+	sort.Strings(imports)
+	for _, p := range imports {
 		if names[p] == pkg {
-			return fmt.Errorf("the name %q makes the Go package name %q, the name of %s, which %s imports: "+
-				"pick another name", r.to.Name, pkg, p, rel)
+			return fmt.Sprintf("is the name of %s, which %s imports", p, c.imported[p])
 		}
 	}
 	if p, ok := stdPackages(root)[pkg]; ok {
-		return fmt.Errorf("the name %q makes the Go package name %q, which shadows the standard library's %s: "+
-			"pick another name", r.to.Name, pkg, p)
+		return fmt.Sprintf("would shadow the standard library's %s", p)
 	}
-	return nil
+	return ""
+}
+
+// currentPackage returns the Go package name the tree gives the packages
+// named after the plugin of id: the name followed by pkgSuffix when a
+// package of that name is declared (a rename made it so), else the name
+// without dashes.
+func currentPackage(root string, files []string, id identity) string {
+	suffixed := identLower(id.Name) + pkgSuffix
+	for _, rel := range goFiles(files) {
+		f, err := parser.ParseFile(token.NewFileSet(), filepath.Join(root, filepath.FromSlash(rel)), nil, parser.PackageClauseOnly)
+		if err == nil && strings.TrimSuffix(f.Name.Name, "_test") == suffixed {
+			return suffixed
+		}
+	}
+	return identLower(id.Name)
 }
 
 // importNames returns the package name of each import path, as go list

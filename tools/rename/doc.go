@@ -7,12 +7,25 @@
 // It rewrites the name as whole tokens only: never inside another word,
 // never in other modules' import paths or in URLs of other sites, never in
 // go.sum, LICENSE or CHANGELOG.md (and in go.mod only the module line and
-// comments). It refuses a name that would break the tree or a later rename:
-// Go keywords and predeclared identifiers, package names the template
+// comments).
+//
+// The packages named after the plugin (builder/NAME, provisioner/NAME) are
+// Go package NAME without dashes, unless that would be a Go keyword, a
+// predeclared identifier, a standard library package or a package the tree
 // declares or imports (read from the tree at run time, so the check follows
-// the code), standard library package names, and words the tree already
-// uses, which a later rename could not tell from the plugin's name. It also
-// refuses, unless -force, a module outside github.com and the name of an
+// the code): then they are package NAMEplugin (image → imageplugin, in
+// builder/image), and only Go code says so; directories, the plugin name,
+// the component names, the binary, the module path and the docs keep NAME.
+//
+// A name the tree already uses as a word (image, http, registry) cannot be
+// told from those words afterwards, so the rename then writes
+// tools/rename/record.json, the places where it wrote the name, and the
+// next rename changes only those places (and the module path, address and
+// project name, which are unambiguous), reporting recorded lines that were
+// edited since. Any other name needs no record, and a rename to one
+// removes an old record.
+//
+// It refuses, unless -force, a module outside github.com and the name of an
 // official HashiCorp plugin, which Packer could not install from the
 // plugin's own releases.
 package main

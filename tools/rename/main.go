@@ -45,6 +45,7 @@ type options struct {
 	dryRun bool
 	force  bool   // rename despite the install problems installProblems finds
 	gone   string // -leftovers: only list what still names this module's plugin
+	exact  bool   // -exact: with -leftovers, only whole identities and the package name
 	out    io.Writer
 }
 
@@ -56,6 +57,8 @@ func main() {
 	flag.BoolVar(&o.dryRun, "n", false, "print what would change, change nothing")
 	flag.BoolVar(&o.force, "force", false, "rename even to a module outside github.com or to the name of an official HashiCorp plugin")
 	flag.StringVar(&o.gone, "leftovers", "", "change nothing; list every place a rename from `OLD_MODULE` would still rewrite, and fail if there is one")
+	flag.BoolVar(&o.exact, "exact", false, "with -leftovers, look only for the module path, address and project name, "+
+		"not the bare name (for a name that is also an ordinary word of the tree, such as image)")
 	flag.Usage = func() {
 		_, _ = fmt.Fprintf(flag.CommandLine.Output(), "usage: go run ./tools/rename [-n] [-name NAME] [-module MODULE] [-dir DIR]\n\n"+
 			"Renames the plugin everywhere: module path, imports, plugin name and address,\n"+
@@ -99,7 +102,7 @@ func run(o options) error {
 		return fmt.Errorf("go.mod: %v", err)
 	}
 	if o.gone != "" {
-		return leftovers(root, o.gone, o.out)
+		return leftovers(root, o.gone, o.exact, o.out)
 	}
 	next, err := resolve(current, o.name, o.module, remoteModule(gitOutput(root, "remote", "get-url", "origin")))
 	if err != nil {
@@ -128,16 +131,48 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	r := newReplacer(current, next)
-	if err := packageClash(root, files, r); err != nil {
-		return err
-	}
-	if err := existingWords(root, files, next); err != nil {
-		return err
-	}
-	changes, err := plan(root, files, r)
+	rec, warn, err := loadRecord(root, current)
 	if err != nil {
 		return err
+	}
+	if warn != "" {
+		printf("warning: %s\n", warn)
+	}
+	if rec != nil {
+		current.Pkg = rec.Package
+	} else {
+		current.Pkg = currentPackage(root, files, current)
+	}
+	r := newReplacer(current, next)
+	pkg, why, err := goPackageName(root, files, r)
+	if err != nil {
+		return err
+	}
+	next.Pkg = pkg
+	r = newReplacer(current, next)
+	if why != "" {
+		printf("note: the Go package name %q %s, so the packages named after the plugin are package %s "+
+			"(their directories, the plugin name and the component names stay %q)\n",
+			identLower(next.Name), why, next.Pkg, next.Name)
+	}
+	words, err := existingWords(root, files, next)
+	if err != nil {
+		return err
+	}
+	var nextRec *record
+	if len(words) > 0 {
+		nextRec = newRecord(next)
+		printf("note: %q is already a word of the tree (%d places, e.g. %s): a later rename could not tell the "+
+			"plugin's name from them, so this rename records where it writes the name in %s, and the next "+
+			"rename changes only those places\n", next.Name, len(words), words[0], recordPath)
+	}
+	changes, lost, err := plan(root, files, r, rec, nextRec)
+	if err != nil {
+		return err
+	}
+	for _, l := range lost {
+		printf("warning: a line that named the plugin when %s was written has changed since; "+
+			"rename it by hand: %s\n", recordPath, l)
 	}
 
 	verb := "renaming"
@@ -166,6 +201,14 @@ func run(o options) error {
 	if err := apply(root, changes); err != nil {
 		return err
 	}
+	if nextRec != nil {
+		err = nextRec.save(root)
+	} else {
+		err = removeRecord(root)
+	}
+	if err != nil {
+		return fmt.Errorf("the files are renamed, but %s: %v", recordPath, err)
+	}
 	printf("rewrote %d files and moved %d. Next: go build ./... && make test; "+
 		"review with git status, then git add -A to record the moves.\n", rewritten, moved)
 	return nil
@@ -175,17 +218,24 @@ func run(o options) error {
 // of oldModule would still rewrite something, and fails if there is one:
 // after a rename, nothing of the old name may be left that the tool would
 // recognise (other modules' paths, go.sum, LICENSE and the changelog are
-// not the plugin's name and do not count).
-func leftovers(root, oldModule string, out io.Writer) error {
+// not the plugin's name and do not count). Both package names the old
+// plugin may have had (image and imageplugin) count. With exact, only the
+// whole identities do: for a name that is also an ordinary word of the
+// tree, the bare word and the package name (the README names imageplugin)
+// prove nothing.
+func leftovers(root, oldModule string, exact bool, out io.Writer) error {
 	old, err := parseIdentity(oldModule)
 	if err != nil {
 		return fmt.Errorf("-leftovers: %v", err)
 	}
+	old.Pkg = identLower(old.Name) + pkgSuffix
 	files, err := listFiles(root)
 	if err != nil {
 		return err
 	}
-	found, err := occurrences(root, files, newReplacer(old, old))
+	r := newReplacer(old, old)
+	r.exactOnly = exact
+	found, err := occurrences(root, files, r)
 	if err != nil {
 		return err
 	}
@@ -254,9 +304,11 @@ func listFiles(root string) ([]string, error) {
 }
 
 // plan works out every file's new path and content without touching the
-// tree, and refuses moves that would overwrite something.
-func plan(root string, files []string, r *replacer) ([]change, error) {
-	var changes []change
+// tree, and refuses moves that would overwrite something. With rec (the
+// record of the rename that made the current name), the bare name changes
+// only where rec says; lost lists recorded lines that are gone. With
+// nextRec, it notes there where it writes the new name.
+func plan(root string, files []string, r *replacer, rec, nextRec *record) (changes []change, lost []string, err error) {
 	final := map[string]string{} // final path -> the file that ends there
 	for _, rel := range files {
 		full := filepath.Join(root, filepath.FromSlash(rel))
@@ -265,58 +317,75 @@ func plan(root string, files []string, r *replacer) ([]change, error) {
 			continue // deleted in the work tree but still in git's index
 		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		c := change{from: rel, to: rel, mode: info.Mode().Perm()}
 		if !skipped(rel) {
-			c.to = r.path(rel)
+			pr, cr := r, r
+			if rec != nil {
+				pr = r.scoped(rec.pathAllowed(rel))
+			}
+			var pathSpans, spans [][2]int
+			c.to, pathSpans = pr.path(rel)
+			var content []byte
 			if info.Mode().IsRegular() {
-				if c.content, err = r.file(full, rel); err != nil {
-					return nil, err
+				data, err := os.ReadFile(full)
+				if err != nil {
+					return nil, nil, err
 				}
+				if rec != nil {
+					allowed, gone := rec.contentAllowed(rel, data)
+					cr = r.scoped(allowed)
+					lost = append(lost, gone...)
+				}
+				c.content, spans = cr.file(data, rel)
+				content = c.content
+				if content == nil {
+					content = data
+				}
+			}
+			if nextRec != nil {
+				nextRec.add(c.to, pathSpans, content, spans)
 			}
 		}
 		// A move never lands on an existing file, listed or not (an ignored
 		// file, say): the tree keeps every file it had.
 		if c.to != c.from {
 			if _, err := os.Lstat(filepath.Join(root, filepath.FromSlash(c.to))); err == nil {
-				return nil, fmt.Errorf("cannot move %s to %s: %s already exists", c.from, c.to, c.to)
+				return nil, nil, fmt.Errorf("cannot move %s to %s: %s already exists", c.from, c.to, c.to)
 			}
 		}
 		if other, dup := final[c.to]; dup {
-			return nil, fmt.Errorf("%s and %s would both become %s", other, rel, c.to)
+			return nil, nil, fmt.Errorf("%s and %s would both become %s", other, rel, c.to)
 		}
 		final[c.to] = rel
 		if c.content != nil || c.from != c.to {
 			changes = append(changes, c)
 		}
 	}
-	return changes, nil
+	return changes, lost, nil
 }
 
-// file returns the rewritten content of the file at full, or nil when it
-// stays as it is.
-func (r *replacer) file(full, rel string) ([]byte, error) {
-	data, err := os.ReadFile(full)
-	if err != nil {
-		return nil, err
-	}
+// file returns the rewritten content of a file (data, at rel) and where it
+// wrote the new name, or nil when it stays as it is.
+func (r *replacer) file(data []byte, rel string) ([]byte, [][2]int) {
 	if !isText(data) {
 		return nil, nil
 	}
 	var next []byte
+	var spans [][2]int
 	switch {
 	case rel == "go.mod":
-		next = r.goMod(data)
+		next, spans = r.goMod(data)
 	case strings.HasSuffix(rel, ".go"):
-		next = r.goSource(data)
+		next, spans = r.goSource(data)
 	default:
-		next = r.text(data)
+		next, spans = r.text(data)
 	}
 	if bytes.Equal(next, data) {
 		return nil, nil
 	}
-	return next, nil
+	return next, spans
 }
 
 // isText reports whether data is UTF-8 text without NUL bytes; anything

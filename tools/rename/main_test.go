@@ -188,6 +188,143 @@ source "night-owl" "a" {}
 	}
 }
 
+// TestRunClashingNames: a name whose Go package name would clash (a
+// keyword, a predeclared identifier, a package of the tree, an imported or
+// a standard library package) gets package NAMEplugin, while the
+// directories and the HCL names keep the plain name; the result compiles,
+// and renaming back restores the tree byte for byte.
+func TestRunClashingNames(t *testing.T) {
+	for _, tc := range []struct{ name, pkg, why string }{
+		{"copy", "copyplugin", `would shadow Go's predeclared copy`},
+		{"go-to", "gotoplugin", `is a Go keyword`},
+		{"helper", "helperplugin", `is already the template's package in internal/helper/`},
+		{"fmt", "fmtplugin", `is the name of fmt, which main.go imports`},
+		{"tar", "tarplugin", `would shadow the standard library's archive/tar`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			writeTree(t, root, fixture)
+			out, err := runIn(t, root, tc.name, "")
+			if err != nil {
+				t.Fatalf("rename: %v\n%s", err, out)
+			}
+			if want := fmt.Sprintf("%s, so the packages named after the plugin are package %s", tc.why, tc.pkg); !strings.Contains(out, want) {
+				t.Errorf("output lacks %q:\n%s", want, out)
+			}
+			builder, err := os.ReadFile(filepath.Join(root, "builder", tc.name, "builder.go"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range []string{
+				"// Package " + tc.pkg + " builds " + tc.name + " images.\npackage " + tc.pkg + "\n",
+				`const BuilderID = "zoo.` + tc.name + `"`,
+				`Type = "` + tc.name + `-image"`,
+			} {
+				if !strings.Contains(string(builder), want) {
+					t.Errorf("builder/%s/builder.go lacks %q:\n%s", tc.name, want, builder)
+				}
+			}
+			cmd := exec.Command("go", "run", ".")
+			cmd.Dir = root
+			cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off")
+			if got, err := cmd.CombinedOutput(); err != nil || string(got) != "zoo."+tc.name+" "+tc.name+"-image\n" {
+				t.Errorf("go run in the renamed fixture: %v\n%s", err, got)
+			}
+			// From there to another name and back: the package name follows.
+			if out, err := runIn(t, root, "night-owl", ""); err != nil {
+				t.Fatalf("rename to night-owl: %v\n%s", err, out)
+			}
+			if b, _ := os.ReadFile(filepath.Join(root, "builder", "night-owl", "builder.go")); !strings.Contains(string(b), "\npackage nightowl\n") {
+				t.Errorf("after renaming %s to night-owl:\n%s", tc.name, b)
+			}
+			if out, err := runIn(t, root, "quokka", ""); err != nil {
+				t.Fatalf("rename back: %v\n%s", err, out)
+			}
+			original := t.TempDir()
+			writeTree(t, original, fixture)
+			if diff := diffTrees(readTree(t, original), readTree(t, root)); diff != "" {
+				t.Errorf("renaming to %s, night-owl and back changed the tree:\n%s", tc.name, diff)
+			}
+		})
+	}
+}
+
+// TestRunRecordedNames: a name the tree already uses as a word (here in a
+// comment and in a path) is renamed to with a record of where the rename
+// wrote it; the next rename changes only those places, so the words that
+// were there before stay, and the record is gone once the name is an
+// unambiguous one again.
+func TestRunRecordedNames(t *testing.T) {
+	// tar's package would be tarplugin, which the notes name: that word
+	// stays too.
+	notes := map[string]string{"docs/notes.md": "A plugin named tar is package tarplugin.\n"}
+	for _, name := range []string{"serves", "scripts", "helper", "tar"} {
+		t.Run(name, func(t *testing.T) {
+			root := t.TempDir()
+			writeTree(t, root, fixture)
+			writeTree(t, root, notes)
+			out, err := runIn(t, root, name, "")
+			if err != nil {
+				t.Fatalf("rename: %v\n%s", err, out)
+			}
+			if want := fmt.Sprintf("note: %q is already a word of the tree", name); !strings.Contains(out, want) {
+				t.Errorf("output lacks %q:\n%s", want, out)
+			}
+			if _, err := os.Stat(filepath.Join(root, filepath.FromSlash(recordPath))); err != nil {
+				t.Fatalf("no record after renaming to %s: %v", name, err)
+			}
+			// To another recorded name and on: each rename finds only what
+			// the one before wrote.
+			if out, err := runIn(t, root, "fmt", ""); err != nil {
+				t.Fatalf("rename to fmt: %v\n%s", err, out)
+			}
+			if out, err := runIn(t, root, "quokka", ""); err != nil {
+				t.Fatalf("rename back: %v\n%s", err, out)
+			}
+			original := t.TempDir()
+			writeTree(t, original, fixture)
+			writeTree(t, original, notes)
+			if diff := diffTrees(readTree(t, original), readTree(t, root)); diff != "" {
+				t.Errorf("renaming to %s, fmt and back changed the tree:\n%s", name, diff)
+			}
+		})
+	}
+
+	// A recorded line edited since is reported and left alone; the others
+	// are renamed.
+	root := t.TempDir()
+	writeTree(t, root, fixture)
+	if out, err := runIn(t, root, "serves", ""); err != nil {
+		t.Fatalf("rename: %v\n%s", err, out)
+	}
+	hcl := filepath.Join(root, "example", "build.pkr.hcl")
+	b, err := os.ReadFile(hcl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := strings.Replace(string(b), `source "serves" "a" {}`, `source "serves" "b" {}`, 1)
+	if edited == string(b) {
+		t.Fatalf("example/build.pkr.hcl after the rename:\n%s", b)
+	}
+	if err := os.WriteFile(hcl, []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runIn(t, root, "night-owl", "")
+	if err != nil {
+		t.Fatalf("rename: %v\n%s", err, out)
+	}
+	if want := `rename it by hand: example/build.pkr.hcl:6: source "serves" "a" {}`; !strings.Contains(out, want) {
+		t.Errorf("output lacks %q:\n%s", want, out)
+	}
+	b, _ = os.ReadFile(hcl)
+	if want := "    night-owl = { source = \"github.com/zoo/night-owl\", version = \">= 0.0.1\" }\n  }\n}\nsource \"serves\" \"b\" {}\n"; !strings.HasSuffix(string(b), want) {
+		t.Errorf("example/build.pkr.hcl after the rename:\n%s\nwant it to end in\n%s", b, want)
+	}
+	if b, _ := os.ReadFile(filepath.Join(root, "main.go")); !strings.HasPrefix(string(b), "// Command packer-plugin-night-owl serves the night-owl builder.\n") {
+		t.Errorf("main.go after the rename:\n%s", b)
+	}
+}
+
 // TestRunForce: -force renames despite install problems, and says what
 // they are; names only possibly on the release site are warned about.
 func TestRunForce(t *testing.T) {
@@ -275,13 +412,12 @@ func TestRunErrorsChangeNothing(t *testing.T) {
 		{desc: "invalid module", module: "github.com/acme/night-owl", wantErr: `MODULE: module path "github.com/acme/night-owl" must end in /packer-plugin-NAME`},
 		{desc: "same module", module: "github.com/zoo/packer-plugin-quokka", wantErr: "nothing to rename"},
 		{desc: "no defaults", wantErr: "give NAME"},
-		{desc: "predeclared identifier", name: "copy", wantErr: `shadows Go's predeclared "copy"`},
-		{desc: "keyword", name: "go-to", wantErr: `Go package name "goto", which is a Go keyword`},
-		{desc: "the template's own package", name: "helper", wantErr: `package name "helper", which is already the template's package in internal/helper/`},
-		{desc: "an imported package", name: "fmt", wantErr: `the name of fmt, which main.go imports`},
-		{desc: "a standard library package", name: "tar", wantErr: `shadows the standard library's archive/tar`},
-		{desc: "a word already in the tree", name: "serves", wantErr: "main.go:1: serves"},
-		{desc: "a word already in a path", name: "scripts", wantErr: "scripts/run.sh: scripts (in the path)"},
+		{
+			desc:    "a package name that clashes even with the suffix",
+			name:    "helper",
+			extra:   map[string]string{"internal/other/other.go": "package helperplugin\n"},
+			wantErr: `"helper" is already the template's package in internal/helper/, and "helperplugin" is already the template's package in internal/other/`,
+		},
 		{desc: "an official HashiCorp plugin", name: "docker", wantErr: "official HashiCorp plugin: packer init asks releases.hashicorp.com for packer-plugin-docker"},
 		{desc: "not on github.com", module: "gitlab.com/acme/packer-plugin-owl", wantErr: "module gitlab.com/acme/packer-plugin-owl is not on github.com"},
 		{
@@ -365,6 +501,12 @@ func TestRenameRepositoryCopy(t *testing.T) {
 		{"acme-cloud", "h2o"},
 		{"h2o", "ver"},
 		{"ver", "law"},
+		// Names whose Go package clashes (the standard library's image, the
+		// SDK's packer/registry/image, net/http; the harness's registry),
+		// and that the tree already uses as words, renamed to and from one
+		// another through the record.
+		{"image", "registry"},
+		{"http", "image"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			first := mustIdentity(t, "github.com/zoo-corp/packer-plugin-"+tc.name)
@@ -385,7 +527,7 @@ func TestRenameRepositoryCopy(t *testing.T) {
 				t.Fatalf("second rename, %s to %s: %v\n%s", tc.name, tc.again, err, out)
 			}
 			again := readTree(t, dir)
-			for _, problem := range sameEdits(original, renamed, again, newReplacer(old, first), newReplacer(first, second)) {
+			for _, problem := range sameEdits(original, renamed, again, newReplacer(old, first), newReplacer(old, second)) {
 				t.Error(problem)
 			}
 			direct := filepath.Join(t.TempDir(), "repo")
@@ -405,6 +547,36 @@ func TestRenameRepositoryCopy(t *testing.T) {
 			}
 		})
 	}
+
+	// A fork renamed again and again: each step must give exactly the tree a
+	// rename of the original gives (those trees vet, build and pass their
+	// tests above), and change exactly the lines the step before changed.
+	t.Run("chain", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "repo")
+		writeModes(t, dir, original)
+		prev, before := old, original
+		for _, name := range []string{"k8s", "aws", "image", "http", "acme-cloud"} {
+			next := mustIdentity(t, "github.com/zoo-corp/packer-plugin-"+name)
+			if out, err := runIn(t, dir, "", next.Module); err != nil {
+				t.Fatalf("rename %s to %s: %v\n%s", prev.Name, name, err, out)
+			}
+			after := readTree(t, dir)
+			direct := filepath.Join(t.TempDir(), "repo")
+			writeModes(t, direct, original)
+			if out, err := runIn(t, direct, "", next.Module); err != nil {
+				t.Fatalf("rename to %s: %v\n%s", name, err, out)
+			}
+			if diff := diffTrees(readTree(t, direct), after); diff != "" {
+				t.Errorf("renaming %s to %s differs from renaming the original to %s:\n%s", prev.Name, name, name, diff)
+			}
+			if prev != old {
+				for _, problem := range sameEdits(original, before, after, newReplacer(old, prev), newReplacer(old, next)) {
+					t.Error(problem)
+				}
+			}
+			prev, before = next, after
+		}
+	})
 }
 
 // compiles runs go vet, go build and renameCheckTests in a renamed copy,
@@ -430,14 +602,15 @@ func compiles(t *testing.T, dir string) {
 // sameEdits compares two renames line by line: every file the first one
 // changed (from a to b) must be changed by the second (from b to c) on
 // exactly the same lines, and no other file or line may change. Paths are
-// followed through both renames.
-func sameEdits(a, b, c map[string]string, first, second *replacer) []string {
+// followed through both renames: toB and toC rename a's paths to b's and
+// c's (from a's name, which is no word of its own, so with no record).
+func sameEdits(a, b, c map[string]string, toB, toC *replacer) []string {
 	var problems []string
 	for pa, ca := range a {
 		pb, pc := pa, pa
 		if !skipped(pa) {
-			pb = first.path(pa)
-			pc = second.path(pb)
+			pb, _ = toB.path(pa)
+			pc, _ = toC.path(pa)
 		}
 		cb, okb := b[pb]
 		cc, okc := c[pc]

@@ -3,8 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"go/token"
-	"go/types"
 	"net/url"
 	"path"
 	"regexp"
@@ -34,7 +32,18 @@ type identity struct {
 	Name    string // mycloud (HCL type prefix, plugin address name)
 	Address string // github.com/acme/mycloud (packer plugins install / required_plugins source)
 	Org     string // acme (the namespace in the address; BuilderID prefix)
+	// Pkg is the Go package name of the packages named after the plugin
+	// (builder/mycloud, provisioner/mycloud): the name without dashes, or,
+	// when that would clash with a Go keyword, a predeclared identifier, the
+	// standard library or a package the tree declares or imports, that
+	// name followed by pkgSuffix (imageplugin). See goPackageName.
+	Pkg string
 }
+
+// pkgSuffix makes a plugin's Go package name distinct when the plain one
+// clashes (image → imageplugin). It is a fixed word, so that a later rename
+// recognises the package name as the plugin's.
+const pkgSuffix = "plugin"
 
 // parseIdentity splits a module path that follows Packer's naming,
 // HOST/ORG/packer-plugin-NAME with an optional /vN, into its parts.
@@ -62,11 +71,14 @@ func parseIdentity(modulePath string) (identity, error) {
 		Name:    name,
 		Address: dir + "/" + name,
 		Org:     path.Base(dir),
+		Pkg:     identLower(name),
 	}, nil
 }
 
-// checkName reports whether name can be a Packer plugin name and, with its
-// dashes dropped, a Go package name.
+// checkName reports whether name can be a Packer plugin name. Whether it
+// can also be a Go package name (it may be a keyword, func, or a
+// predeclared identifier, copy) is goPackageName's question: such names get
+// a package name with pkgSuffix.
 func checkName(name string) error {
 	switch {
 	case name == "":
@@ -77,12 +89,6 @@ func checkName(name string) error {
 	case !namePattern.MatchString(name):
 		return fmt.Errorf("plugin name %q must be lowercase letters, digits and single dashes, "+
 			"start with a letter and not end with a dash (e.g. mycloud or my-cloud)", name)
-	case token.IsKeyword(identLower(name)):
-		return fmt.Errorf("plugin name %q would make the Go package name %q, which is a Go keyword",
-			name, identLower(name))
-	case types.Universe.Lookup(identLower(name)) != nil:
-		return fmt.Errorf("plugin name %q would make the Go package name %q, which shadows Go's predeclared %q "+
-			"(and a later rename could not tell the two apart)", name, identLower(name), identLower(name))
 	}
 	return nil
 }

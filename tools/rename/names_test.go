@@ -17,6 +17,7 @@ func TestParseIdentity(t *testing.T) {
 		Name:    "night-owl",
 		Address: "github.com/zoo/night-owl",
 		Org:     "zoo",
+		Pkg:     "nightowl",
 	}
 	if got != want {
 		t.Errorf("parseIdentity:\n got %+v\nwant %+v", got, want)
@@ -40,7 +41,6 @@ func TestParseIdentityErrors(t *testing.T) {
 		{"github.com/zoo/packer-plugin-", "plugin name is empty"},
 		{"github.com/zoo/packer-plugin-Quokka", `plugin name "Quokka" must be lowercase`},
 		{"github.com/zoo/packer-plugin-packer-x", `must not start with "packer-"`},
-		{"github.com/zoo/packer-plugin-go-to", `Go package name "goto"`},
 		{"github.com/zoo/packer plugin", "not a valid Go module path"},
 		{"", "not a valid Go module path"},
 	} {
@@ -59,7 +59,9 @@ func TestParseIdentityErrors(t *testing.T) {
 }
 
 func TestCheckName(t *testing.T) {
-	for _, ok := range []string{"quokka", "night-owl", "a1", "x-2-y"} {
+	// Keywords and predeclared names are plugin names like any other; their
+	// Go packages get pkgSuffix (TestRunClashingNames).
+	for _, ok := range []string{"quokka", "night-owl", "a1", "x-2-y", "func", "ty-pe", "copy"} {
 		if err := checkName(ok); err != nil {
 			t.Errorf("checkName(%q): %v", ok, err)
 		}
@@ -73,8 +75,6 @@ func TestCheckName(t *testing.T) {
 		"night_owl":          "lowercase letters, digits and single dashes",
 		"packer-plugin-owl":  `use "owl"`,
 		"packer-owl":         `must not start with "packer-"`,
-		"func":               "Go keyword",
-		"ty-pe":              `Go package name "type"`,
 		"owl.v2":             "lowercase letters",
 		"night owl":          "lowercase letters",
 		"\u00f6wl":           "lowercase letters",

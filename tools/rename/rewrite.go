@@ -33,12 +33,46 @@ const (
 // another module's path or URL (github.com/aws/aws-sdk-go, k8s.io/api) are
 // left alone. Because a rename refuses names that already occur as tokens
 // (see existingWords), a second rename finds exactly what the first wrote.
+//
+// The Go package name of the packages named after the plugin (see
+// identity.Pkg) is written where the plain lower-case name stands alone as
+// Go code: the package clause, package-qualified names, "Package x" in doc
+// comments. A distinct old package name (imageplugin) is matched exactly.
+//
+// A name the tree already uses as a word (image, http, registry) cannot be
+// told from those words later, so a rename to such a name records where it
+// wrote it (see record), and a rename from it uses that record: allowed
+// then holds the offsets of the recorded occurrences in the text at hand,
+// and other bare spellings of the name are left alone.
 type replacer struct {
 	from, to identity
 	re       *regexp.Regexp
 	exact    map[string]string
 	// own are the path fragments that mark a path or URL as this plugin's.
 	own []string
+	// allowed, when not nil, limits the bare name to these offsets
+	// (counted from base) of the text being rewritten.
+	allowed map[int]bool
+	base    int
+	// exactOnly finds only the whole identities (module path, address,
+	// project name, org/name, org.name), never the bare name or the
+	// package name (-leftovers -exact).
+	exactOnly bool
+}
+
+// scoped returns r limited to the bare names at the offsets in allowed
+// (nil: everywhere).
+func (r *replacer) scoped(allowed map[int]bool) *replacer {
+	c := *r
+	c.allowed, c.base = allowed, 0
+	return &c
+}
+
+// at returns r for a part of a text that starts at off.
+func (r *replacer) at(off int) *replacer {
+	c := *r
+	c.base += off
+	return &c
 }
 
 func newReplacer(from, to identity) *replacer {
@@ -46,6 +80,9 @@ func newReplacer(from, to identity) *replacer {
 		from.Module:  to.Module,
 		from.Address: to.Address,
 		from.Project: to.Project,
+	}
+	if from.Pkg != "" && from.Pkg != identLower(from.Name) {
+		exact[from.Pkg] = to.Pkg
 	}
 	own := []string{from.Module, from.Address}
 	if from.Org != "" && to.Org != "" {
@@ -137,7 +174,7 @@ func (r *replacer) find(src []byte) []match {
 			break
 		}
 		start, end := p+loc[0], p+loc[1]
-		if r.whole(src, start, end) && !r.foreign(src, start, end) {
+		if r.whole(src, start, end) && !r.foreign(src, start, end) && r.wanted(string(src[start:end]), start) {
 			out = append(out, match{start, end})
 			p = end
 			continue
@@ -145,6 +182,20 @@ func (r *replacer) find(src []byte) []match {
 		p = start + 1
 	}
 	return out
+}
+
+// wanted reports whether the match m at start is one to rewrite: a whole
+// identity always; the bare name and the package name unless exactOnly,
+// and in a recorded tree only where the record says (the package name,
+// imageplugin, is a word of its own too: the template's README names it).
+func (r *replacer) wanted(m string, start int) bool {
+	if _, ok := r.exact[m]; ok && m != r.from.Pkg {
+		return true
+	}
+	if r.exactOnly {
+		return false
+	}
+	return r.allowed == nil || r.allowed[r.base+start]
 }
 
 // whole reports whether src[start:end] is a token of its own: not glued to
@@ -216,7 +267,9 @@ func (r *replacer) foreign(src []byte, start, end int) bool {
 }
 
 // text rewrites a file that is not Go source: every bare name is text.
-func (r *replacer) text(src []byte) []byte {
+// Like every rewriting method it also returns where, in its output, it
+// wrote the new bare name or package name (see record).
+func (r *replacer) text(src []byte) ([]byte, [][2]int) {
 	return r.rewrite(src, func(int, int) shape { return shapeText })
 }
 
@@ -226,7 +279,7 @@ func (r *replacer) text(src []byte) []byte {
 // import paths, HCL type names and messages match the renamed directories
 // and docs. In comments, a name that is clearly code (in "Package x", in
 // x.Exported, or glued to other letters) takes the identifier spelling too.
-func (r *replacer) goSource(src []byte) []byte {
+func (r *replacer) goSource(src []byte) ([]byte, [][2]int) {
 	type tok struct {
 		off  int
 		kind token.Token
@@ -287,31 +340,49 @@ func isUpper(b byte) bool { return 'A' <= b && b <= 'Z' }
 func isDigit(b byte) bool { return '0' <= b && b <= '9' }
 func isAlnum(b byte) bool { return isLower(b) || isUpper(b) || isDigit(b) }
 
-func (r *replacer) rewrite(src []byte, shapeAt func(start, end int) shape) []byte {
+func (r *replacer) rewrite(src []byte, shapeAt func(start, end int) shape) ([]byte, [][2]int) {
 	found := r.find(src)
 	if found == nil {
-		return src
+		return src, nil
 	}
 	var out bytes.Buffer
 	out.Grow(len(src))
+	var wrote [][2]int
 	last := 0
 	for _, m := range found {
 		out.Write(src[last:m.start])
 		word := string(src[m.start:m.end])
-		switch repl, ok := r.exact[word]; {
+		repl, ok := r.exact[word]
+		switch {
 		case ok:
-			out.WriteString(repl)
 		case glued(src, m.start, m.end):
 			// At a camelCase boundary the name is part of an identifier,
 			// whatever the file: newNightOwlDriver, not newNight-OwlDriver.
-			out.WriteString(r.word(word, shapeIdent))
+			repl = r.word(word, shapeIdent)
 		default:
-			out.WriteString(r.word(word, shapeAt(m.start, m.end)))
+			where := shapeAt(m.start, m.end)
+			if r.isPackage(word, where) {
+				repl = r.to.Pkg
+			} else {
+				repl = r.word(word, where)
+			}
 		}
+		if !ok || word == r.from.Pkg {
+			wrote = append(wrote, [2]int{out.Len(), out.Len() + len(repl)})
+		}
+		out.WriteString(repl)
 		last = m.end
 	}
 	out.Write(src[last:])
-	return out.Bytes()
+	return out.Bytes(), wrote
+}
+
+// isPackage reports whether a bare, unglued match stands for the Go
+// package named after the plugin: the lower-case name without dashes,
+// where Go code is (an identifier, code in a comment; a dash-less spelling
+// of a dashed name is code anywhere).
+func (r *replacer) isPackage(match string, where shape) bool {
+	return match == identLower(r.from.Name) && (where == shapeIdent || strings.Contains(r.from.Name, "-"))
 }
 
 // goModLines reports which lines of go.mod a rename may touch: the module
@@ -331,23 +402,42 @@ func goModLines(src []byte) [][2]int {
 }
 
 // goMod rewrites only go.mod's module directive and comments.
-func (r *replacer) goMod(src []byte) []byte {
+func (r *replacer) goMod(src []byte) ([]byte, [][2]int) {
 	var out bytes.Buffer
+	var wrote [][2]int
 	last := 0
 	for _, span := range goModLines(src) {
 		out.Write(src[last:span[0]])
-		out.Write(r.text(src[span[0]:span[1]]))
+		text, w := r.at(span[0]).text(src[span[0]:span[1]])
+		wrote = append(wrote, shift(w, out.Len())...)
+		out.Write(text)
 		last = span[1]
 	}
 	out.Write(src[last:])
-	return out.Bytes()
+	return out.Bytes(), wrote
 }
 
 // path rewrites a slash-separated relative path one element at a time.
-func (r *replacer) path(rel string) string {
-	parts := strings.Split(rel, "/")
-	for i, p := range parts {
-		parts[i] = string(r.text([]byte(p)))
+func (r *replacer) path(rel string) (string, [][2]int) {
+	var out strings.Builder
+	var wrote [][2]int
+	off := 0
+	for i, p := range strings.Split(rel, "/") {
+		if i > 0 {
+			out.WriteByte('/')
+		}
+		text, w := r.at(off).text([]byte(p))
+		wrote = append(wrote, shift(w, out.Len())...)
+		out.Write(text)
+		off += len(p) + 1
 	}
-	return strings.Join(parts, "/")
+	return out.String(), wrote
+}
+
+func shift(spans [][2]int, by int) [][2]int {
+	out := make([][2]int, len(spans))
+	for i, s := range spans {
+		out[i] = [2]int{s[0] + by, s[1] + by}
+	}
+	return out
 }
