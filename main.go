@@ -12,7 +12,7 @@ import (
 	scaffoldingBuilder "github.com/example/packer-plugin-scaffolding/builder/scaffolding"
 	"github.com/example/packer-plugin-scaffolding/datasource/imagedata"
 	"github.com/example/packer-plugin-scaffolding/post-processor/imagecopy"
-	scaffoldingProv "github.com/example/packer-plugin-scaffolding/provisioner/scaffolding"
+	"github.com/example/packer-plugin-scaffolding/provisioner/setup"
 	"github.com/example/packer-plugin-scaffolding/version"
 )
 
@@ -23,7 +23,7 @@ func main() {
 	// prefixed with the plugin name (data "scaffolding-image",
 	// post-processor "scaffolding-copy").
 	pps.RegisterBuilder(plugin.DEFAULT_NAME, new(scaffoldingBuilder.Builder))
-	pps.RegisterProvisioner(plugin.DEFAULT_NAME, new(scaffoldingProv.Provisioner))
+	pps.RegisterProvisioner(plugin.DEFAULT_NAME, new(setup.Provisioner))
 	pps.RegisterPostProcessor("copy", new(imagecopy.PostProcessor))
 	pps.RegisterDatasource("image", new(imagedata.Datasource))
 	pps.SetVersion(version.PluginVersion)

@@ -122,3 +122,64 @@ func readFile(t *testing.T, name string) string {
 	}
 	return string(b)
 }
+
+// TestGoTest: go-test.sh runs every package's tests once, also when two
+// share a test binary name (a/tool and b/tool), keeps their binaries under
+// .testbin/, runs an unchanged one again without relinking it, and fails
+// when a package in any group fails.
+func TestGoTest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds three small test binaries")
+	}
+	script, err := filepath.Abs("go-test.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mod := t.TempDir()
+	writeFile(t, filepath.Join(mod, "go.mod"), "module example.com/gotest\n\ngo 1.21\n")
+	writeFile(t, filepath.Join(mod, "scripts", "go-test.sh"), readFile(t, script))
+	pass := "package tool\n\nimport \"testing\"\n\nfunc TestRan(t *testing.T) { t.Log(\"ran \" + t.Name()) }\n"
+	writeFile(t, filepath.Join(mod, "a", "tool", "tool_test.go"), pass)
+	writeFile(t, filepath.Join(mod, "b", "tool", "tool_test.go"), pass)
+	writeFile(t, filepath.Join(mod, "c", "other", "other_test.go"), strings.Replace(pass, "package tool", "package other", 1))
+	goTest := func(args ...string) (string, error) {
+		cmd := exec.Command("sh", append([]string{filepath.Join(mod, "scripts", "go-test.sh")}, args...)...)
+		cmd.Dir = mod
+		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off")
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := goTest("-count=1", "-v")
+	if err != nil {
+		t.Fatalf("go-test.sh: %v\n%s", err, out)
+	}
+	for _, pkg := range []string{"example.com/gotest/a/tool", "example.com/gotest/b/tool", "example.com/gotest/c/other"} {
+		if n := strings.Count(out, "ok  \t"+pkg+"\t"); n != 1 {
+			t.Errorf("expected %s tested once, found %d times:\n%s", pkg, n, out)
+		}
+	}
+	first, err := os.Stat(filepath.Join(mod, ".testbin", "0", "other.test"))
+	if err != nil {
+		t.Fatalf("expected the test binary kept in .testbin/0: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(mod, ".testbin", "1", "tool.test")); err != nil {
+		t.Fatalf("expected the second tool.test in .testbin/1: %v", err)
+	}
+	if out, err := goTest("-count=1"); err != nil {
+		t.Fatalf("second go-test.sh: %v\n%s", err, out)
+	}
+	// A relink writes a new file over the old one; an up-to-date binary is
+	// left where it is.
+	if again, err := os.Stat(filepath.Join(mod, ".testbin", "0", "other.test")); err != nil || !os.SameFile(first, again) {
+		t.Errorf("expected the unchanged test binary not relinked (%v)", err)
+	}
+
+	writeFile(t, filepath.Join(mod, "a", "tool", "tool_test.go"), strings.Replace(pass, `t.Log("ran " + t.Name())`, `t.Fatal("failed")`, 1))
+	out, err = goTest("-count=1")
+	if err == nil {
+		t.Fatalf("expected go-test.sh to fail with a failing package:\n%s", out)
+	}
+	if !strings.Contains(out, "ok  \texample.com/gotest/b/tool") || !strings.Contains(out, "FAIL\texample.com/gotest/a/tool") {
+		t.Errorf("expected every group run despite the failure:\n%s", out)
+	}
+}

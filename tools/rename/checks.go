@@ -64,7 +64,7 @@ func existingWords(root string, files []string, next identity) ([]string, error)
 }
 
 // goPackageName decides the Go package name of the packages named after
-// the plugin (builder/NAME, provisioner/NAME): the name without dashes,
+// the plugin (builder/NAME, and any other package directory named NAME): the name without dashes,
 // unless that name is taken where those packages are used; then the name
 // followed by pkgSuffix (image → imageplugin). why says what took the plain
 // name ("" when it is free). Taken means: a Go keyword, a predeclared

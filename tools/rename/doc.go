@@ -9,7 +9,7 @@
 // go.sum, LICENSE or CHANGELOG.md (and in go.mod only the module line and
 // comments).
 //
-// The packages named after the plugin (builder/NAME, provisioner/NAME) are
+// The packages named after the plugin (builder/NAME, and any other package directory named NAME) are
 // Go package NAME without dashes, unless that would be a Go keyword, a
 // predeclared identifier, a standard library package or a package the tree
 // declares or imports (read from the tree at run time, so the check follows

@@ -36,7 +36,7 @@ func skipped(rel string) bool {
 
 // walkSkip are directories left out when the tree is not a git checkout
 // (in a checkout, .gitignore decides).
-var walkSkip = map[string]bool{".git": true, ".tools": true, "dist": true, ".packer": true, ".work": true}
+var walkSkip = map[string]bool{".git": true, ".tools": true, ".testbin": true, "dist": true, ".packer": true, ".work": true}
 
 type options struct {
 	dir    string // repository root

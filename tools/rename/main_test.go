@@ -194,6 +194,7 @@ source "night-owl" "a" {}
 // directories and the HCL names keep the plain name; the result compiles,
 // and renaming back restores the tree byte for byte.
 func TestRunClashingNames(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ name, pkg, why string }{
 		{"copy", "copyplugin", `would shadow Go's predeclared copy`},
 		{"go-to", "gotoplugin", `is a Go keyword`},
@@ -202,6 +203,7 @@ func TestRunClashingNames(t *testing.T) {
 		{"tar", "tarplugin", `would shadow the standard library's archive/tar`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			root := t.TempDir()
 			writeTree(t, root, fixture)
 			out, err := runIn(t, root, tc.name, "")

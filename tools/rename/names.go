@@ -33,7 +33,7 @@ type identity struct {
 	Address string // github.com/acme/mycloud (packer plugins install / required_plugins source)
 	Org     string // acme (the namespace in the address; BuilderID prefix)
 	// Pkg is the Go package name of the packages named after the plugin
-	// (builder/mycloud, provisioner/mycloud): the name without dashes, or,
+	// (builder/mycloud, and any other package directory named mycloud): the name without dashes, or,
 	// when that would clash with a Go keyword, a predeclared identifier, the
 	// standard library or a package the tree declares or imports, that
 	// name followed by pkgSuffix (imageplugin). See goPackageName.

@@ -21,7 +21,7 @@ import (
 	"github.com/example/packer-plugin-scaffolding/datasource/imagedata"
 	"github.com/example/packer-plugin-scaffolding/internal/gomod"
 	"github.com/example/packer-plugin-scaffolding/post-processor/imagecopy"
-	provisioner "github.com/example/packer-plugin-scaffolding/provisioner/scaffolding"
+	provisioner "github.com/example/packer-plugin-scaffolding/provisioner/setup"
 )
 
 // componentDoc ties a generated component page to the component it

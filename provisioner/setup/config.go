@@ -1,7 +1,7 @@
 //go:generate go tool packer-sdc mapstructure-to-hcl2 -type Config,FileConfig
 //go:generate go run github.com/example/packer-plugin-scaffolding/tools/structdocs
 
-package scaffolding
+package setup
 
 import (
 	"errors"

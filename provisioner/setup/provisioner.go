@@ -1,4 +1,4 @@
-package scaffolding
+package setup
 
 import (
 	"context"

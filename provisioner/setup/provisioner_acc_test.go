@@ -1,4 +1,4 @@
-package scaffolding_test
+package setup_test
 
 import (
 	"regexp"
