@@ -1,12 +1,16 @@
 package cloud_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gofrs/flock"
 
 	"github.com/example/packer-plugin-scaffolding/internal/gomod"
 )
@@ -39,7 +43,7 @@ func TestSeamWithoutStandin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dst := t.TempDir()
+	dst := stableCopyDir(t, root)
 	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -82,4 +86,32 @@ func TestSeamWithoutStandin(t *testing.T) {
 		t.Fatalf("without standin/ and with a stub cloud/factory.go, the module does not compile "+
 			"(go list -export ./...): %v\n%s", err, out)
 	}
+}
+
+// stableCopyDir returns an empty directory for the copy of the module at
+// root, at the same path on every run (a digest of root under the temp
+// dir), removed when the test ends. The go command keys compiled packages
+// by their directory as well as their sources: in a fresh directory each
+// time, every package of the module compiled again, which was most of
+// this test's time.
+func stableCopyDir(t *testing.T, root string) string {
+	t.Helper()
+	sum := sha256.Sum256([]byte(root))
+	dir := filepath.Join(os.TempDir(), "seam-test-"+hex.EncodeToString(sum[:8]))
+	lock := flock.New(dir + ".lock")
+	if err := lock.Lock(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = os.RemoveAll(dir)
+		_ = lock.Unlock()
+	})
+	// A run that was killed may have left its copy.
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
