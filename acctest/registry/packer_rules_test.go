@@ -27,6 +27,7 @@ build {
 `
 
 func TestPackerLooksUpOrganizationAndProject(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name  string
 		unset []string
@@ -77,6 +78,7 @@ func ops(s *registry.Server) []string {
 }
 
 func TestPackerLeavesAVersionIncomplete(t *testing.T) {
+	t.Parallel()
 	s := registry.NewServer(t)
 	p := newPackerRun(t, s)
 	p.write("two.pkr.hcl", `
@@ -184,6 +186,7 @@ build {
 `
 
 func TestPackerReadsChannelsRolledBackByRevocation(t *testing.T) {
+	t.Parallel()
 	s := registry.NewServer(t)
 	p := newPackerRun(t, s)
 	p.write("parent.pkr.hcl", parentTemplate)
@@ -272,6 +275,7 @@ data "hcp-packer-artifact" "app" {
 }
 
 func TestPackerDeprecatedDataSources(t *testing.T) {
+	t.Parallel()
 	s := registry.NewServer(t)
 	p := newPackerRun(t, s)
 	p.write("parent.pkr.hcl", parentTemplate)
@@ -369,6 +373,7 @@ data "hcp-packer-iteration" "base" {
 }
 
 func TestPackerFaultsLeaveServiceStates(t *testing.T) {
+	t.Parallel()
 	t.Run("a build that already exists", func(t *testing.T) {
 		s := registry.NewServer(t)
 		// The service answers ALREADY_EXISTS only when the build is

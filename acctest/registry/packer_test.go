@@ -180,6 +180,7 @@ func assertNoUnknownCalls(t *testing.T, s *registry.Server) {
 }
 
 func TestPackerPublishesABuild(t *testing.T) {
+	t.Parallel()
 	s := registry.NewServer(t)
 	p := newPackerRun(t, s)
 	p.write("null.pkr.hcl", `
@@ -246,6 +247,7 @@ build {
 }
 
 func TestPackerRecordsAncestry(t *testing.T) {
+	t.Parallel()
 	s := registry.NewServer(t)
 	p := newPackerRun(t, s)
 	// The file builder publishes the target's base name as the image id and
@@ -314,6 +316,7 @@ build {
 }
 
 func TestPackerUsesEnforcedBlocksAndChannels(t *testing.T) {
+	t.Parallel()
 	s := registry.NewServer(t)
 	// As a user would prepare it in the portal: the bucket, a channel for
 	// Packer to assign, and an enforced provisioner.
@@ -372,6 +375,7 @@ build {
 }
 
 func TestPackerSurvivesFaults(t *testing.T) {
+	t.Parallel()
 	template := `
 source "null" "example" {
   communicator = "none"
