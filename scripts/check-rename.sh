@@ -54,6 +54,9 @@ modules=$(grep -v -e '^#' -e '^[[:space:]]*$' "$root/tools/rename/testdata/check
 	fail "no modules in tools/rename/testdata/check-rename-modules"
 
 tmp=$(mktemp -d)
+# mktemp -d is private to its owner; the copy's acceptance tests include
+# one that runs as a throwaway user, which must reach the copy.
+chmod 755 "$tmp"
 if $keep; then
 	trap 'echo "check-rename.sh: the renamed copy is in $tmp/repo" >&2' EXIT
 else

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/example/packer-plugin-scaffolding/acctest"
+	"github.com/example/packer-plugin-scaffolding/internal/gomod"
 )
 
 // ordinaryUserCases are the instance cases TestAccBuilder_asOrdinaryUser
@@ -69,6 +70,19 @@ func TestAccBuilder_asOrdinaryUser(t *testing.T) {
 	}
 
 	u := throwawayUser(t)
+	// The cases run in this package's directory and read the module's
+	// go.mod, so the user must reach them: not so in a copy under a
+	// directory private to root (mktemp -d, /root).
+	root, _, err := gomod.Find(wd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	probe := exec.CommandContext(ctx, "setpriv", "--reuid="+strconv.Itoa(u.uid), "--regid="+strconv.Itoa(u.gid), "--clear-groups", "--",
+		"/bin/sh", "-c", `test -r "$1" && cd "$2"`, "sh", filepath.Join(root, "go.mod"), wd)
+	if out, err := probe.CombinedOutput(); err != nil {
+		t.Skipf("an ordinary user cannot read the module at %s (a directory above it is private): "+
+			"run from a checkout others can read to include this test (%v: %s)", root, err, strings.TrimSpace(string(out)))
+	}
 	// Readable by the user: the binaries. Owned by the user: its home,
 	// which holds its TMPDIR and the harness's cache.
 	dir, err := os.MkdirTemp("", "acc-rootless-")
