@@ -73,8 +73,19 @@ func TestLocalDriver_cancelWhileTheArchiveStalls(t *testing.T) {
 			defer close(release)
 			errc := make(chan error, 1)
 			go func() { errc <- op.run(ctx) }()
-			if err := <-fed; err != nil {
-				t.Fatal(err)
+			select {
+			case err := <-fed:
+				if err != nil {
+					t.Fatal(err)
+				}
+			case err := <-errc:
+				// It ended without reading the pipe: open it once, so the
+				// feeding goroutine stops waiting for a reader.
+				if r, oerr := os.OpenFile(img.Location, os.O_RDONLY|unix.O_NONBLOCK, 0); oerr == nil {
+					<-fed
+					_ = r.Close()
+				}
+				t.Fatalf("%s ended before it read the archive: %v", op.name, err)
 			}
 			cancel()
 			if err := <-errc; !errors.Is(err, context.Canceled) {
