@@ -8,7 +8,6 @@ import (
 	"github.com/hashicorp/hcl/v2/hcldec"
 	"github.com/hashicorp/packer-plugin-sdk/communicator"
 	"github.com/hashicorp/packer-plugin-sdk/multistep"
-	"github.com/hashicorp/packer-plugin-sdk/multistep/commonsteps"
 	packersdk "github.com/hashicorp/packer-plugin-sdk/packer"
 	"github.com/hashicorp/packer-plugin-sdk/packerbuilderdata"
 
@@ -101,12 +100,12 @@ func (b *Builder) Run(ctx context.Context, ui packersdk.Ui, hook packersdk.Hook)
 				WorkspaceCommunicator: &stepConnectWorkspace{},
 			},
 		},
-		&commonsteps.StepProvision{},
+		&stepProvision{},
 		&stepStopInstance{},
 		&stepCreateImage{GeneratedData: generated},
 	)
 
-	b.runner = commonsteps.NewRunner(steps, b.config.PackerConfig, ui)
+	b.runner = newRunner(steps, b.config.PackerConfig, ui)
 	b.runner.Run(ctx, state)
 
 	art, err := b.result(ctx, state, driver)
