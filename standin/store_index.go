@@ -157,14 +157,15 @@ func parseIndex(data []byte, name string) (*storeIndex, error) {
 type indexFilter struct {
 	// line sees what is known before a version 2 line is decoded: the
 	// entry's name and the raw line (nil when the index is read as plain
-	// JSON). It may answer true for entries the caller drops later; false
-	// must mean the entry cannot be wanted.
-	line func(name string, line []byte) bool
+	// JSON). Both may alias the reader's buffer: line must not keep them.
+	// It may answer true for entries the caller drops later; false must
+	// mean the entry cannot be wanted.
+	line func(name, line []byte) bool
 	// entry sees the decoded entry, before it is checked.
 	entry func(e indexEntry) bool
 }
 
-func (f *indexFilter) wantsLine(name string, line []byte) bool {
+func (f *indexFilter) wantsLine(name, line []byte) bool {
 	return f == nil || f.line == nil || f.line(name, line)
 }
 
@@ -219,7 +220,9 @@ var errNotLaidOut = errors.New("not in the store's line layout")
 // neighbours: a repeated key shows up as a line that does not sort after
 // the one before, with no table of every key seen.
 func scanLines(br *bufio.Reader, name string, want *indexFilter, keep func(indexEntry)) error {
-	var prevName string
+	// The previous line's name, in a buffer reused line after line: a
+	// lookup allocates for the lines it wants, not for every line.
+	var prevName []byte
 	var prev indexEntry
 	havePrev := false
 	for n := 0; ; n++ {
@@ -249,11 +252,11 @@ func scanLines(br *bufio.Reader, name string, want *indexFilter, keep func(index
 		}
 		text = bytes.TrimSuffix(text, []byte(","))
 		entryName, ok := lineName(text)
-		if !ok || entryName < prevName {
+		if !ok || bytes.Compare(entryName, prevName) < 0 {
 			return errNotLaidOut
 		}
-		sameName := entryName == prevName
-		prevName = entryName
+		sameName := bytes.Equal(entryName, prevName)
+		prevName = append(prevName[:0], entryName...)
 		if !want.wantsLine(entryName, text) {
 			havePrev = false
 			continue
@@ -263,7 +266,7 @@ func scanLines(br *bufio.Reader, name string, want *indexFilter, keep func(index
 			// Valid JSON in another spelling (escapes, spaces): the slow way.
 			dec := json.NewDecoder(bytes.NewReader(text))
 			dec.DisallowUnknownFields()
-			if err := dec.Decode(&e); err != nil || e.Name != entryName {
+			if err := dec.Decode(&e); err != nil || e.Name != string(entryName) {
 				return errNotLaidOut
 			}
 		}
@@ -381,27 +384,28 @@ func (p *lineParser) labels(out *map[string]string) bool {
 }
 
 // lineName reads the name that a version 2 line starts with, without
-// decoding the rest of the line.
-func lineName(line []byte) (string, bool) {
+// decoding the rest of the line. The name aliases line unless it holds
+// an escape.
+func lineName(line []byte) ([]byte, bool) {
 	const prefix = `{"name":"`
 	if !bytes.HasPrefix(line, []byte(prefix)) {
-		return "", false
+		return nil, false
 	}
 	rest := line[len(prefix):]
 	end := bytes.IndexByte(rest, '"')
 	if end < 0 {
-		return "", false
+		return nil, false
 	}
 	if bytes.IndexByte(rest[:end], '\\') < 0 {
-		return string(rest[:end]), true
+		return rest[:end], true
 	}
 	// An escape: let the JSON decoder find where the string ends.
 	dec := json.NewDecoder(bytes.NewReader(line[len(prefix)-1:]))
 	var s string
 	if err := dec.Decode(&s); err != nil {
-		return "", false
+		return nil, false
 	}
-	return s, true
+	return []byte(s), true
 }
 
 // keyLess is the order of a version 2 index: name, region, id.
@@ -485,7 +489,7 @@ func scanJSON(r io.Reader, reopen func() (io.Reader, error), name string, want *
 				}
 				seen[k] = n
 				n++
-				if !want.wantsLine(e.Name, nil) || !want.wantsEntry(e) {
+				if !want.wantsLine([]byte(e.Name), nil) || !want.wantsEntry(e) {
 					continue
 				}
 				if version == 0 {
@@ -733,17 +737,57 @@ func (f ImageFilter) indexFilter() (*indexFilter, error) {
 		}
 	}
 	id := []byte(f.ID)
+	// A name the glob matches starts with the glob's literal prefix: most
+	// lines are refused on that, without the glob.
+	prefix := []byte(f.Name)
+	if i := strings.IndexAny(f.Name, `*?[\`); i >= 0 {
+		prefix = prefix[:i]
+	}
+	// Strings that the line of a wanted entry holds verbatim, quotes and
+	// all, when it has no escape: the region and each label's key and
+	// value. A line without one of them is refused before it is decoded.
+	var verbatim [][]byte
+	for _, v := range append([]string{f.Region}, labelStrings(f.Labels)...) {
+		if v != "" {
+			verbatim = append(verbatim, []byte(`"`+v+`"`))
+		}
+	}
 	return &indexFilter{
-		line: func(name string, line []byte) bool {
+		line: func(name, line []byte) bool {
 			if f.Name != "" {
-				if ok, _ := path.Match(f.Name, name); !ok {
+				if !bytes.HasPrefix(name, prefix) {
+					return false
+				}
+				if ok, _ := path.Match(f.Name, string(name)); !ok {
 					return false
 				}
 			}
-			return line == nil || len(id) == 0 || bytes.Contains(line, id)
+			if line == nil {
+				return true
+			}
+			if len(id) > 0 && !bytes.Contains(line, id) {
+				return false
+			}
+			if bytes.IndexByte(line, '\\') < 0 {
+				for _, v := range verbatim {
+					if !bytes.Contains(line, v) {
+						return false
+					}
+				}
+			}
+			return true
 		},
 		entry: f.matches,
 	}, nil
+}
+
+// labelStrings lists the keys and values of labels.
+func labelStrings(labels map[string]string) []string {
+	out := make([]string, 0, 2*len(labels))
+	for k, v := range labels {
+		out = append(out, k, v)
+	}
+	return out
 }
 
 // matches reports whether e passes every field of f (a valid glob assumed).
@@ -766,8 +810,8 @@ func (f ImageFilter) matches(e indexEntry) bool {
 // holding its id, and only its name's when it has one.
 func imageFilter(img Image) *indexFilter {
 	id := []byte(img.ID)
-	return &indexFilter{line: func(name string, line []byte) bool {
-		return (img.Name == "" || name == img.Name) && (line == nil || bytes.Contains(line, id))
+	return &indexFilter{line: func(name, line []byte) bool {
+		return (img.Name == "" || string(name) == img.Name) && (line == nil || bytes.Contains(line, id))
 	}}
 }
 

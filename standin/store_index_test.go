@@ -503,3 +503,68 @@ func TestIsImageID(t *testing.T) {
 		}
 	}
 }
+
+// TestFindImages_lineFilterHidesNoMatch: the lookup refuses index lines
+// before decoding them (a name not starting with the glob's literal part,
+// a region or label string not in the line), and must never refuse one
+// that matches: labels that need escapes, non-ASCII and non-printable
+// values, and a line re-spelled by hand with spaces.
+func TestFindImages_lineFilterHidesNoMatch(t *testing.T) {
+	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	labels := []map[string]string{
+		{"tier": "app"},
+		{"note": `say "hi" \ bye`},
+		{"place": "café\u00a0\u2028<&>"},
+		{"tab": "a\tb"},
+		{"nbsp": "a\u00a0b"},
+	}
+	var entries []indexEntry
+	for i, l := range labels {
+		id := fmt.Sprintf("sha256:%064x", i+1)
+		entries = append(entries, indexEntry{ID: id, Name: fmt.Sprintf("img-%d", i), Region: "local", Labels: l,
+			Created: t0.Add(time.Duration(i) * time.Second), Size: 1, File: archiveFile("local", id)})
+	}
+	for _, spelling := range []string{"as written", "with spaces"} {
+		t.Run(spelling, func(t *testing.T) {
+			dir := t.TempDir()
+			writeIndexLayout(t, dir, "v2", slices.Clone(entries))
+			if spelling == "with spaces" {
+				path := filepath.Join(dir, indexFileName)
+				raw, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// The labels only: a line must still start with the name as
+				// written, or the whole index is read as plain JSON.
+				lines := strings.Split(string(raw), "\n")
+				for i, line := range lines {
+					if head, labels, ok := strings.Cut(line, `"labels":{`); ok {
+						lines[i] = head + `"labels": {` + strings.ReplaceAll(labels, `":"`, `": "`)
+					}
+				}
+				edited := strings.Join(lines, "\n")
+				if edited == string(raw) {
+					t.Fatal("the index has no line to re-spell")
+				}
+				if err := os.WriteFile(path, []byte(edited), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			d := NewLocalDriver(dir)
+			for i, l := range labels {
+				for _, name := range []string{"", "img-*", fmt.Sprintf("img-%d", i), "i?g-[0-9]*"} {
+					images, err := d.FindImages(context.Background(), ImageFilter{Name: name, Region: "local", Labels: l})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if len(images) != 1 || images[0].Name != entries[i].Name {
+						t.Errorf("name %q, labels %q: found %v, want %s", name, l, images, entries[i].Name)
+					}
+				}
+			}
+			if images, err := d.FindImages(context.Background(), ImageFilter{Name: "img-*", Region: "elsewhere"}); err != nil || len(images) != 0 {
+				t.Errorf("another region: %v, %v", images, err)
+			}
+		})
+	}
+}
