@@ -42,8 +42,9 @@ build {
 	release := &Plugin{Dir: fixture.Dir, Name: fixture.Name, Address: fixture.Address,
 		BuildFlags: []string{"-ldflags=-X main.prerelease="}}
 	Test(t, Case{
-		Plugin: release,
-		Files:  map[string]string{"unformatted.pkr.hcl": "source \"null\" \"a\" {\ncommunicator=\"none\"\n}\n"},
+		WireModes: harnessOnly,
+		Plugin:    release,
+		Files:     map[string]string{"unformatted.pkr.hcl": "source \"null\" \"a\" {\ncommunicator=\"none\"\n}\n"},
 		Steps: []Step{
 			// init resolves required_plugins to the plugin under test,
 			// already installed: nothing is downloaded.
@@ -65,7 +66,8 @@ build {
 func TestAccHarness_jsonTemplates(t *testing.T) {
 	t.Parallel()
 	Test(t, Case{
-		Plugin: fixture,
+		WireModes: harnessOnly,
+		Plugin:    fixture,
 		Steps: []Step{
 			{
 				Template: `{

@@ -46,12 +46,31 @@ func requireAcc(t *testing.T) {
 	SkipOutsideShard(t)
 }
 
+// harnessOnly is the wire mode of a case about the harness's own logic (how
+// it writes files, runs commands, judges a step, reaps processes), which is
+// the same whatever wire the plugin speaks: the plugin's side of both wires
+// is what every plugin case runs in both modes, and
+// TestAccHarness_wireModesAndIsolation proves each mode is really used. One
+// mode halves the Packer runs such a case costs make testacc.
+var harnessOnly = []WireMode{Protobuf}
+
 // execBoth runs the case in both wire modes as parallel subtests and hands
 // each result to judge, for cases whose failure is the expected outcome.
 func execBoth(t *testing.T, c Case, judge func(t *testing.T, run *Run, err error)) {
 	t.Helper()
+	execIn(t, []WireMode{Protobuf, Gob}, c, judge)
+}
+
+// execHarnessOnly is execBoth in the harnessOnly mode.
+func execHarnessOnly(t *testing.T, c Case, judge func(t *testing.T, run *Run, err error)) {
+	t.Helper()
+	execIn(t, harnessOnly, c, judge)
+}
+
+func execIn(t *testing.T, modes []WireMode, c Case, judge func(t *testing.T, run *Run, err error)) {
+	t.Helper()
 	requireAcc(t)
-	for _, mode := range []WireMode{Protobuf, Gob} {
+	for _, mode := range modes {
 		t.Run(mode.String(), func(t *testing.T) {
 			t.Parallel()
 			run, err := execCase(t, &c, mode)
@@ -131,7 +150,8 @@ build {
 }
 `
 	Test(t, Case{
-		Plugin: fixture,
+		WireModes: harnessOnly,
+		Plugin:    fixture,
 		Steps: []Step{
 			{
 				Template: strings.NewReplacer("%s", "first.txt").Replace(pp),
@@ -159,7 +179,8 @@ build {
 func TestAccHarness_expectError(t *testing.T) {
 	t.Parallel()
 	Test(t, Case{
-		Plugin: fixture,
+		WireModes: harnessOnly,
+		Plugin:    fixture,
 		Steps: []Step{
 			{
 				Template:    nullSource(`fail = "the disk, it is full"`),
@@ -183,7 +204,7 @@ func TestAccHarness_failingBuildFails(t *testing.T) {
 		{Template: nullSource(`say = "fine"`)},
 		{Template: nullSource(`fail = "boom"`)},
 	}}
-	execBoth(t, c, func(t *testing.T, run *Run, err error) {
+	execHarnessOnly(t, c, func(t *testing.T, run *Run, err error) {
 		if err == nil {
 			t.Fatal("expected the case to fail, found it passed")
 		}
@@ -201,7 +222,7 @@ func TestAccHarness_expectedErrorMissing(t *testing.T) {
 		Template:    nullSource(`say = "fine"`),
 		ExpectError: regexp.MustCompile(`anything`),
 	}}}
-	execBoth(t, c, func(t *testing.T, run *Run, err error) {
+	execHarnessOnly(t, c, func(t *testing.T, run *Run, err error) {
 		if err == nil || !strings.Contains(err.Error(), "found a successful build") {
 			t.Fatalf("expected a failure for the missing error, found %v", err)
 		}
@@ -214,7 +235,7 @@ func TestAccHarness_failingCheck(t *testing.T) {
 		Template: nullSource(`say = "fine"`),
 		Checks:   []Check{ArtifactsFrom(fixtureDigestID, 1), UIContains("fine")},
 	}}}
-	execBoth(t, c, func(t *testing.T, run *Run, err error) {
+	execHarnessOnly(t, c, func(t *testing.T, run *Run, err error) {
 		if err == nil || !strings.Contains(err.Error(), `expected 1 artifact(s) from "acctest.fixture-digest", found 0`) {
 			t.Fatalf("expected the artifact check to fail, found %v", err)
 		}
@@ -290,7 +311,7 @@ func TestAccHarness_groupKill(t *testing.T) {
 	t.Parallel()
 	requireAcc(t)
 	requireProcessListing(t)
-	for _, mode := range []WireMode{Protobuf, Gob} {
+	for _, mode := range harnessOnly {
 		t.Run(mode.String(), func(t *testing.T) {
 			t.Parallel()
 			c := Case{Plugin: fixture, Steps: []Step{{Template: nullSource(`linger = "group"`)}}}
@@ -372,7 +393,7 @@ func TestAccHarness_escapedPluginProcessFails(t *testing.T) {
 	t.Parallel()
 	requireProcessListing(t)
 	c := Case{Plugin: fixture, Steps: []Step{{Template: nullSource(`linger = "escape"`)}}}
-	execBoth(t, c, func(t *testing.T, run *Run, err error) {
+	execHarnessOnly(t, c, func(t *testing.T, run *Run, err error) {
 		if err == nil || !strings.Contains(err.Error(), "outlived packer outside its process group") {
 			t.Fatalf("expected the escaped process to fail the run, found %v", err)
 		}
@@ -389,7 +410,7 @@ func TestAccHarness_leftoverDescendantFails(t *testing.T) {
 	t.Parallel()
 	requireProcessListing(t)
 	c := Case{Plugin: fixture, Steps: []Step{{Template: nullSource(`linger = "descendant"`)}}}
-	execBoth(t, c, func(t *testing.T, run *Run, err error) {
+	execHarnessOnly(t, c, func(t *testing.T, run *Run, err error) {
 		if err == nil || !strings.Contains(err.Error(), "outlived packer outside its process group") || !strings.Contains(err.Error(), "sleep") {
 			t.Fatalf("expected the leftover sleep to fail the run, found %v", err)
 		}

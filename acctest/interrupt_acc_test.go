@@ -13,7 +13,8 @@ import (
 func TestAccHarness_interruptFromPreBuild(t *testing.T) {
 	requireAcc(t)
 	Test(t, Case{
-		Plugin: fixture,
+		WireModes: harnessOnly,
+		Plugin:    fixture,
 		Steps: []Step{{
 			Template: nullSource(`
 say  = "about to hang"
