@@ -26,12 +26,10 @@ variable "greeting" {
   default = "hello"
 }
 
-source "null" "a" {
-  communicator = "none"
-}
+source "fixture-idle" "a" {}
 
 build {
-  sources = ["source.null.a"]
+  sources = ["source.fixture-idle.a"]
   provisioner "fixture" {
     say = var.greeting
   }
@@ -50,7 +48,7 @@ build {
 			// already installed: nothing is downloaded.
 			{Command: CommandInit, Template: tmpl},
 			{Command: CommandValidate, Template: tmpl, Vars: map[string]string{"greeting": "hi"}},
-			{Command: CommandValidate, Template: nullSource(`nosuch = "x"`),
+			{Command: CommandValidate, Template: idleSource(`nosuch = "x"`),
 				ExpectError: regexp.MustCompile(`nosuch`)},
 			{Command: CommandInspect, Template: tmpl, Checks: []Check{UIContains("var.greeting")}},
 			{Command: CommandFmt, Template: tmpl},
@@ -78,8 +76,8 @@ func TestAccHarness_jsonTemplates(t *testing.T) {
 			},
 			{
 				Template: `{
-  "source": {"null": {"a": {"communicator": "none"}}},
-  "build": {"sources": ["source.null.a"], "provisioner": [{"fixture": {"say": "from HCL2 JSON"}}]}
+  "source": {"fixture-idle": {"a": {}}},
+  "build": {"sources": ["source.fixture-idle.a"], "provisioner": [{"fixture": {"say": "from HCL2 JSON"}}]}
 }`,
 				Checks: []Check{UIContains("from HCL2 JSON")},
 			},
@@ -97,11 +95,9 @@ func TestAccHarness_runTimeValues(t *testing.T) {
 variable "content" {
   type = string
 }
-source "null" "a" {
-  communicator = "none"
-}
+source "fixture-idle" "a" {}
 build {
-  sources = ["source.null.a"]
+  sources = ["source.fixture-idle.a"]
   post-processor "fixture-digest" {
     output  = "%s"
     content = var.content
@@ -144,7 +140,7 @@ build {
 					ValueMatches("this step's id", StepArtifactID(0, fixtureDigestID), regexp.MustCompile(`^sha256:`)),
 				},
 			},
-			{Template: nullSource(`fail = "boom"`)},
+			{Template: idleSource(`fail = "boom"`)},
 		},
 		CheckDestroy: func(t testing.TB, run *Run, arts []Artifact) error {
 			destroyed = arts
@@ -197,11 +193,9 @@ func TestAccHarness_twoPlugins(t *testing.T) {
 		Plugins: []*Plugin{second},
 		Steps: []Step{{
 			Template: `
-source "null" "a" {
-  communicator = "none"
-}
+source "fixture-idle" "a" {}
 build {
-  sources = ["source.null.a"]
+  sources = ["source.fixture-idle.a"]
   provisioner "fixture" {
     say = "from the first plugin"
   }
@@ -221,6 +215,6 @@ func TestAccHarness_wireModesField(t *testing.T) {
 	Test(t, Case{
 		Plugin:    fixture,
 		WireModes: []WireMode{Gob},
-		Steps:     []Step{{Template: nullSource(`say = "gob only"`)}},
+		Steps:     []Step{{Template: idleSource(`say = "gob only"`)}},
 	})
 }

@@ -21,16 +21,16 @@ var fixture = &Plugin{Dir: "internal/fixture", Name: "fixture", Address: "github
 // fixtureDigestID is the fixture post-processor's builder id.
 const fixtureDigestID = "acctest.fixture-digest"
 
-// nullSource is a build with Packer's built-in null builder and the fixture's
-// provisioner configured by prov.
-func nullSource(prov string) string {
+// idleSource is a build with the fixture's idle builder and its
+// provisioner configured by prov. (Packer's null builder would do, but Packer
+// runs a built-in component as one more Packer process, which costs several
+// times a plugin's start on every run.)
+func idleSource(prov string) string {
 	return `
-source "null" "a" {
-  communicator = "none"
-}
+source "fixture-idle" "a" {}
 
 build {
-  sources = ["source.null.a"]
+  sources = ["source.fixture-idle.a"]
   provisioner "fixture" {
 ` + prov + `
   }
@@ -99,12 +99,10 @@ variable "content" {
   type = string
 }
 
-source "null" "a" {
-  communicator = "none"
-}
+source "fixture-idle" "a" {}
 
 build {
-  sources = ["source.null.a"]
+  sources = ["source.fixture-idle.a"]
   provisioner "fixture" {
     say = "hello, from the fixture"
   }
@@ -116,7 +114,7 @@ build {
 `,
 			Vars: map[string]string{"content": "disk bytes"},
 			Checks: []Check{
-				ArtifactCount(2), // the null builder's, kept, and the digest
+				ArtifactCount(2), // the idle builder's, kept, and the digest
 				ArtifactsFrom(fixtureDigestID, 1),
 				ArtifactID(fixtureDigestID, regexp.MustCompile(`^sha256:`)),
 				ArtifactFilesExist(fixtureDigestID),
@@ -124,8 +122,8 @@ build {
 				FileContains("out/image.raw", "disk bytes"),
 				UIContains("hello, from the fixture"),
 				CheckFunc(func(r *Result) error {
-					if len(r.Builds) != 1 || r.Builds[0] != "null.a" {
-						return errors.New("expected builds [null.a], found " + strings.Join(r.Builds, ","))
+					if len(r.Builds) != 1 || r.Builds[0] != "fixture-idle.a" {
+						return errors.New("expected builds [fixture-idle.a], found " + strings.Join(r.Builds, ","))
 					}
 					return nil
 				}),
@@ -138,11 +136,9 @@ build {
 func TestAccHarness_stepsShareWorkDir(t *testing.T) {
 	t.Parallel()
 	pp := `
-source "null" "a" {
-  communicator = "none"
-}
+source "fixture-idle" "a" {}
 build {
-  sources = ["source.null.a"]
+  sources = ["source.fixture-idle.a"]
   post-processor "fixture-digest" {
     output  = "%s"
     content = "%s"
@@ -183,7 +179,7 @@ func TestAccHarness_expectError(t *testing.T) {
 		Plugin:    fixture,
 		Steps: []Step{
 			{
-				Template:    nullSource(`fail = "the disk, it is full"`),
+				Template:    idleSource(`fail = "the disk, it is full"`),
 				ExpectError: regexp.MustCompile(`the disk, it is full`),
 				Checks:      []Check{UIContains("errored after")},
 			},
@@ -201,8 +197,8 @@ func TestAccHarness_expectError(t *testing.T) {
 func TestAccHarness_failingBuildFails(t *testing.T) {
 	t.Parallel()
 	c := Case{Plugin: fixture, Steps: []Step{
-		{Template: nullSource(`say = "fine"`)},
-		{Template: nullSource(`fail = "boom"`)},
+		{Template: idleSource(`say = "fine"`)},
+		{Template: idleSource(`fail = "boom"`)},
 	}}
 	execHarnessOnly(t, c, func(t *testing.T, run *Run, err error) {
 		if err == nil {
@@ -219,7 +215,7 @@ func TestAccHarness_failingBuildFails(t *testing.T) {
 func TestAccHarness_expectedErrorMissing(t *testing.T) {
 	t.Parallel()
 	c := Case{Plugin: fixture, Steps: []Step{{
-		Template:    nullSource(`say = "fine"`),
+		Template:    idleSource(`say = "fine"`),
 		ExpectError: regexp.MustCompile(`anything`),
 	}}}
 	execHarnessOnly(t, c, func(t *testing.T, run *Run, err error) {
@@ -232,7 +228,7 @@ func TestAccHarness_expectedErrorMissing(t *testing.T) {
 func TestAccHarness_failingCheck(t *testing.T) {
 	t.Parallel()
 	c := Case{Plugin: fixture, Steps: []Step{{
-		Template: nullSource(`say = "fine"`),
+		Template: idleSource(`say = "fine"`),
 		Checks:   []Check{ArtifactsFrom(fixtureDigestID, 1), UIContains("fine")},
 	}}}
 	execHarnessOnly(t, c, func(t *testing.T, run *Run, err error) {
@@ -250,7 +246,7 @@ func TestAccHarness_failingCheck(t *testing.T) {
 func TestAccHarness_wireModesAndIsolation(t *testing.T) {
 	t.Parallel()
 	home, _ := os.UserHomeDir()
-	c := Case{Plugin: fixture, Steps: []Step{{Template: nullSource(`say = "fine"`)}}}
+	c := Case{Plugin: fixture, Steps: []Step{{Template: idleSource(`say = "fine"`)}}}
 	execBoth(t, c, func(t *testing.T, run *Run, err error) {
 		if err != nil {
 			t.Fatal(err)
@@ -276,18 +272,18 @@ func TestAccHarness_wireModesAndIsolation(t *testing.T) {
 func TestAccHarness_skipBelow(t *testing.T) {
 	requireAcc(t)
 	far := version.Must(version.NewVersion("99.0.0"))
-	_, err := execCase(t, &Case{Plugin: fixture, SkipBelow: far, Steps: []Step{{Template: nullSource("")}}}, Protobuf)
+	_, err := execCase(t, &Case{Plugin: fixture, SkipBelow: far, Steps: []Step{{Template: idleSource("")}}}, Protobuf)
 	var skip *skipError
 	if !errors.As(err, &skip) || !strings.Contains(skip.reason, "older than SkipBelow 99.0.0") {
 		t.Fatalf("expected a skip below 99.0.0, found %v", err)
 	}
 	// Every supported Packer (1.11 and newer) is above 1.10.
 	below := version.Must(version.NewVersion("1.10.0"))
-	_, err = execCase(t, &Case{Plugin: fixture, SkipAbove: below, Steps: []Step{{Template: nullSource("")}}}, Protobuf)
+	_, err = execCase(t, &Case{Plugin: fixture, SkipAbove: below, Steps: []Step{{Template: idleSource("")}}}, Protobuf)
 	if !errors.As(err, &skip) || !strings.Contains(skip.reason, "newer than SkipAbove 1.10.0") {
 		t.Fatalf("expected a skip above 1.10.0, found %v", err)
 	}
-	_, err = execCase(t, &Case{Plugin: fixture, PackerVersionChecks: []VersionCheck{RequireAbove(far)}, Steps: []Step{{Template: nullSource("")}}}, Protobuf)
+	_, err = execCase(t, &Case{Plugin: fixture, PackerVersionChecks: []VersionCheck{RequireAbove(far)}, Steps: []Step{{Template: idleSource("")}}}, Protobuf)
 	if err == nil || !strings.Contains(err.Error(), "requires Packer 99.0.0 or newer") {
 		t.Fatalf("expected RequireAbove(99.0.0) to fail the case, found %v", err)
 	}
@@ -298,7 +294,7 @@ func TestAccHarness_registryNotWired(t *testing.T) {
 	if registryHook != nil {
 		t.Skip("a registry is wired in")
 	}
-	_, err := execCase(t, &Case{Plugin: fixture, Registry: true, Steps: []Step{{Template: nullSource("")}}}, Protobuf)
+	_, err := execCase(t, &Case{Plugin: fixture, Registry: true, Steps: []Step{{Template: idleSource("")}}}, Protobuf)
 	if err == nil || !strings.Contains(err.Error(), "registryHook is nil") {
 		t.Fatalf("expected an error about the missing registry, found %v", err)
 	}
@@ -314,7 +310,7 @@ func TestAccHarness_groupKill(t *testing.T) {
 	for _, mode := range harnessOnly {
 		t.Run(mode.String(), func(t *testing.T) {
 			t.Parallel()
-			c := Case{Plugin: fixture, Steps: []Step{{Template: nullSource(`linger = "group"`)}}}
+			c := Case{Plugin: fixture, Steps: []Step{{Template: idleSource(`linger = "group"`)}}}
 			run := prepareRun(t, &c, mode)
 			step := c.Steps[0]
 			f, err := run.stepFiles(0, &step)
@@ -392,7 +388,7 @@ func prepareRun(t *testing.T, c *Case, mode WireMode) *Run {
 func TestAccHarness_escapedPluginProcessFails(t *testing.T) {
 	t.Parallel()
 	requireProcessListing(t)
-	c := Case{Plugin: fixture, Steps: []Step{{Template: nullSource(`linger = "escape"`)}}}
+	c := Case{Plugin: fixture, Steps: []Step{{Template: idleSource(`linger = "escape"`)}}}
 	execHarnessOnly(t, c, func(t *testing.T, run *Run, err error) {
 		if err == nil || !strings.Contains(err.Error(), "outlived packer outside its process group") {
 			t.Fatalf("expected the escaped process to fail the run, found %v", err)
@@ -409,7 +405,7 @@ func TestAccHarness_escapedPluginProcessFails(t *testing.T) {
 func TestAccHarness_leftoverDescendantFails(t *testing.T) {
 	t.Parallel()
 	requireProcessListing(t)
-	c := Case{Plugin: fixture, Steps: []Step{{Template: nullSource(`linger = "descendant"`)}}}
+	c := Case{Plugin: fixture, Steps: []Step{{Template: idleSource(`linger = "descendant"`)}}}
 	execHarnessOnly(t, c, func(t *testing.T, run *Run, err error) {
 		if err == nil || !strings.Contains(err.Error(), "outlived packer outside its process group") || !strings.Contains(err.Error(), "sleep") {
 			t.Fatalf("expected the leftover sleep to fail the run, found %v", err)
@@ -423,7 +419,7 @@ func TestAccHarness_cancel(t *testing.T) {
 	t.Parallel()
 	requireAcc(t)
 	requireProcessListing(t)
-	c := Case{Plugin: fixture, Steps: []Step{{Template: nullSource(`hang = "hanging.txt"`)}}}
+	c := Case{Plugin: fixture, Steps: []Step{{Template: idleSource(`hang = "hanging.txt"`)}}}
 	run := prepareRun(t, &c, Protobuf)
 	ctx, cancel := context.WithCancelCause(t.Context())
 	defer cancel(nil)
@@ -455,7 +451,7 @@ func TestAccHarness_keep(t *testing.T) {
 	var run *Run
 	t.Run("run", func(t *testing.T) {
 		var err error
-		run, err = execCase(t, &Case{Plugin: fixture, Steps: []Step{{Template: nullSource(`say = "kept"`)}}}, Gob)
+		run, err = execCase(t, &Case{Plugin: fixture, Steps: []Step{{Template: idleSource(`say = "kept"`)}}}, Gob)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -16,7 +16,7 @@ func TestAccHarness_interruptFromPreBuild(t *testing.T) {
 		WireModes: harnessOnly,
 		Plugin:    fixture,
 		Steps: []Step{{
-			Template: nullSource(`
+			Template: idleSource(`
 say  = "about to hang"
 hang = "hanging.txt"`),
 			PreBuild: func(t testing.TB, run *Run, _ *Step) {

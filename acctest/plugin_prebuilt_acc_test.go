@@ -16,7 +16,7 @@ func TestAccHarness_prebuiltPlugin(t *testing.T) {
 	t.Setenv(EnvPluginBinary, bin)
 	t.Setenv("PATH", t.TempDir())
 	run, err := execCase(t, &Case{Plugin: fixture, WireModes: []WireMode{Gob}, Steps: []Step{{
-		Template: nullSource(`say = "prebuilt"`),
+		Template: idleSource(`say = "prebuilt"`),
 		Checks:   []Check{UIContains("prebuilt")},
 	}}}, Gob)
 	if err != nil {
