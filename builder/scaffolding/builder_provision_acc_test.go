@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/example/packer-plugin-scaffolding/acctest"
+	"github.com/example/packer-plugin-scaffolding/cloud"
+	"github.com/example/packer-plugin-scaffolding/standin/imagecheck"
 )
 
 // failingProvisionTemplate fails in its provisioner, on the build host,
@@ -64,7 +66,7 @@ func TestAccBuilder_onError(t *testing.T) {
 			}
 			checks := []acctest.Check{
 				acctest.ArtifactCount(0),
-				acctest.CheckFunc(noImageIn("store")),
+				imagecheck.StoreImages("store", cloud.ImageFilter{}, 0),
 				acctest.CheckFunc(instanceKept(tc.instanceKept)),
 			}
 			if tc.cleanupRuns {
@@ -127,32 +129,6 @@ func notedInstance(r *acctest.Result) (string, error) {
 		return "", fmt.Errorf("build.ID = %q, expected the instance's id (i-<hex>)", id)
 	}
 	return id, nil
-}
-
-// noImageIn checks that the store holds no image archive.
-func noImageIn(store string) func(*acctest.Result) error {
-	return func(r *acctest.Result) error {
-		var found []string
-		err := filepath.WalkDir(filepath.Join(r.Dir, store), func(p string, d os.DirEntry, err error) error {
-			if err != nil {
-				if os.IsNotExist(err) {
-					return nil
-				}
-				return err
-			}
-			if !d.IsDir() && strings.Contains(d.Name(), ".tar") {
-				found = append(found, p)
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		if len(found) > 0 {
-			return fmt.Errorf("expected no image in %s, found %v", store, found)
-		}
-		return nil
-	}
 }
 
 // buildDataTemplate prints, on the build host, the build data Packer's
