@@ -135,12 +135,6 @@ func (d *LocalDriver) RunInstance(ctx context.Context, spec LaunchSpec) (*Instan
 	if err := d.checkWritable(); err != nil {
 		return nil, err
 	}
-	if spec.AuthorizedKey != "" {
-		// Said before anything is made: this host cannot run machines.
-		if err := machine.Supported(); err != nil {
-			return nil, fmt.Errorf("%w; without machines, communicator = \"workspace\" runs commands on this host instead", err)
-		}
-	}
 	if spec.Source != nil {
 		// Checked before anything is made, so a missing or corrupt image
 		// leaves nothing to clean up.
@@ -174,7 +168,14 @@ func (d *LocalDriver) RunInstance(ctx context.Context, spec LaunchSpec) (*Instan
 			Log:           machineLog{},
 		})
 		if err != nil {
-			return fail(fmt.Errorf("booting instance %s: %w", instance.ID, err))
+			err = fmt.Errorf("booting instance %s: %w", instance.ID, err)
+			if ctx.Err() == nil {
+				// Start names the kernel setting in the way; this is the
+				// other way out. (Asked here, not before the instance is
+				// made: machine.Supported costs a process per build.)
+				err = fmt.Errorf("%w; without machines, communicator = \"workspace\" runs commands on this host instead", err)
+			}
+			return fail(err)
 		}
 		d.mu.Lock()
 		if d.machines == nil {

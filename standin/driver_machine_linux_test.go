@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -116,4 +117,67 @@ func sleeping(t *testing.T, marker string) bool {
 		}
 	}
 	return false
+}
+
+// TestLocalDriver_machineThatCannotBootLeavesNothing: an instance whose
+// root cannot be set up (here the image holds a file where the instance
+// writes /etc/passwd) fails its launch with an error naming the instance, the
+// cause and the way out (not a kernel setting, which would not help), and
+// its workspace is gone again. RunInstance no
+// longer asks machine.Supported first (a process per build), so this is
+// the path a host without user namespaces takes too.
+func TestLocalDriver_machineThatCannotBootLeavesNothing(t *testing.T) {
+	if err := machine.Supported(); err != nil {
+		t.Skip(err)
+	}
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := ssh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := string(ssh.MarshalAuthorizedKey(signer.PublicKey()))
+
+	ctx := context.Background()
+	d := newTestDriver(t)
+	src, err := d.RunInstance(ctx, LaunchSpec{Name: "src"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(src.Workspace, "etc"), []byte("not a directory\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.StopInstance(ctx, src); err != nil {
+		t.Fatal(err)
+	}
+	img, err := d.CreateImage(ctx, src, ImageSpec{Name: "src", Region: "local"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.TerminateInstance(ctx, src); err != nil {
+		t.Fatal(err)
+	}
+
+	inst, err := d.RunInstance(ctx, LaunchSpec{Name: "m", Source: &img, AuthorizedKey: key})
+	if err == nil {
+		_ = d.TerminateInstance(ctx, inst)
+		t.Fatal("an instance whose /etc is a file booted")
+	}
+	for _, want := range []string{"booting instance ", "etc/passwd", `communicator = "workspace"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), "seccomp") || strings.Contains(err.Error(), "sysctl") {
+		t.Errorf("error %q blames the host's namespaces for the image's root", err)
+	}
+	left, rerr := os.ReadDir(d.InstanceDir)
+	if rerr != nil {
+		t.Fatal(rerr)
+	}
+	for _, e := range left {
+		t.Errorf("the failed launch left %s in the instance directory", e.Name())
+	}
 }

@@ -27,6 +27,10 @@ const (
 	modeInit    = "init"
 	modeProbe   = "probe"
 	controlFD   = 3 // ExtraFiles[0]
+
+	// fatalRefused, as the Code of opFatal, says the host refused the
+	// namespaces' setup (EPERM, EACCES) rather than the root being unusable.
+	fatalRefused = 1
 )
 
 func init() {
@@ -55,7 +59,13 @@ func runInit() int {
 		return 1
 	}
 	if err := setupRoot(os.Getenv(rootEnv), os.Getenv(hostnameEnv)); err != nil {
-		_ = send(ctl, message{Op: opFatal, Err: err.Error()})
+		m := message{Op: opFatal, Err: err.Error()}
+		if errors.Is(err, fs.ErrPermission) {
+			// A mount or pivot_root the host refuses: Start names the
+			// kernel setting, which a broken image root would not need.
+			m.Code = fatalRefused
+		}
+		_ = send(ctl, m)
 		return 1
 	}
 	os.Clearenv()

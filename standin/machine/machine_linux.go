@@ -47,7 +47,9 @@ var (
 
 // Supported reports whether this host can run instances: nil, or one error
 // naming the reason (and the setting to change). The answer comes from
-// actually creating the namespaces once, and is cached.
+// actually creating the namespaces once, and is cached. Start does not ask
+// it: a probe is one more process as costly as an instance's init, and
+// Start's own failure names the same setting.
 func Supported() error {
 	supportedOnce.Do(func() { supportedErr = probe() })
 	return supportedErr
@@ -134,9 +136,6 @@ func sysProcAttr() *syscall.SysProcAttr {
 func Start(ctx context.Context, opts Options) (*Machine, error) {
 	key, err := opts.authorizedKey()
 	if err != nil {
-		return nil, err
-	}
-	if err := Supported(); err != nil {
 		return nil, err
 	}
 	root, err := filepath.Abs(opts.Root)
@@ -281,7 +280,11 @@ func (m *Machine) readLoop(ready chan<- error) {
 		if first {
 			first = false
 			if msg.Op == opFatal {
-				ready <- fmt.Errorf("machine: setting up instance on %s: %s", m.opts.Root, msg.Err)
+				hint := ""
+				if msg.Code == fatalRefused {
+					hint = diagnose()
+				}
+				ready <- fmt.Errorf("machine: setting up instance on %s: %s%s", m.opts.Root, msg.Err, hint)
 				return
 			}
 			ready <- nil
