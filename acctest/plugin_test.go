@@ -107,15 +107,31 @@ func TestAccPluginCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv(EnvCacheDir, t.TempDir())
-	t.Setenv(EnvBuildSession, "")
 	p := *fixture
 	mustDo(t, p.resolve())
 	flags, err := p.buildFlags() // linked as the harness links it: half the link
 	mustDo(t, err)
+	// The fixture as every other test here has it: a copy of that binary
+	// in the new cache is up to date, so even the first build below only
+	// asks the go command, as a warm run's first test process does, and
+	// this test pays no link of its own.
+	shared, err := ensurePlugin(t.Context(), &p, pk)
+	mustDo(t, err)
+	t.Setenv(EnvCacheDir, t.TempDir())
+	t.Setenv(EnvBuildSession, "")
+	cache, err := pluginCacheDir(&p, flags)
+	mustDo(t, err)
+	mustDo(t, os.MkdirAll(cache, 0o755))
+	seeded := filepath.Join(cache, exeName("packer-plugin-"+p.Name))
+	mustDo(t, copyFile(shared.Binary, seeded, 0o755))
+	seed, err := os.Stat(seeded)
+	mustDo(t, err)
 	first, err := buildAndInstall(t.Context(), &p, pk, flags)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if now, err := os.Stat(first.Binary); err != nil || !os.SameFile(seed, now) {
+		t.Errorf("expected the up-to-date binary %s kept, not relinked (%v)", seeded, err)
 	}
 	if first.ProtocolVersion != "v2" || first.Version != "0.0.1-dev" {
 		t.Errorf("expected describe's protocol v2 and version 0.0.1-dev, found %+v", first)
