@@ -126,7 +126,7 @@ func readFile(t *testing.T, name string) string {
 // TestGoTest: go-test.sh runs every package's tests once, also when two
 // share a test binary name (a/tool and b/tool), keeps their binaries under
 // .testbin/, runs an unchanged one again without relinking it, and fails
-// when a package in any group fails.
+// when a package in any group fails, after running every group.
 func TestGoTest(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds three small test binaries")
@@ -139,7 +139,9 @@ func TestGoTest(t *testing.T) {
 	writeFile(t, filepath.Join(mod, "go.mod"), "module example.com/gotest\n\ngo 1.21\n")
 	writeFile(t, filepath.Join(mod, "scripts", "go-test.sh"), readFile(t, script))
 	pass := "package tool\n\nimport \"testing\"\n\nfunc TestRan(t *testing.T) { t.Log(\"ran \" + t.Name()) }\n"
-	writeFile(t, filepath.Join(mod, "a", "tool", "tool_test.go"), pass)
+	// a/tool, in the first group, fails; b/tool, in the second, must run
+	// all the same.
+	writeFile(t, filepath.Join(mod, "a", "tool", "tool_test.go"), strings.Replace(pass, `t.Log("ran " + t.Name())`, `t.Fatal("failed")`, 1))
 	writeFile(t, filepath.Join(mod, "b", "tool", "tool_test.go"), pass)
 	writeFile(t, filepath.Join(mod, "c", "other", "other_test.go"), strings.Replace(pass, "package tool", "package other", 1))
 	goTest := func(args ...string) (string, error) {
@@ -150,12 +152,12 @@ func TestGoTest(t *testing.T) {
 		return string(out), err
 	}
 	out, err := goTest("-count=1", "-v")
-	if err != nil {
-		t.Fatalf("go-test.sh: %v\n%s", err, out)
+	if err == nil {
+		t.Fatalf("expected go-test.sh to fail with a failing package:\n%s", out)
 	}
-	for _, pkg := range []string{"example.com/gotest/a/tool", "example.com/gotest/b/tool", "example.com/gotest/c/other"} {
-		if n := strings.Count(out, "ok  \t"+pkg+"\t"); n != 1 {
-			t.Errorf("expected %s tested once, found %d times:\n%s", pkg, n, out)
+	for _, line := range []string{"FAIL\texample.com/gotest/a/tool\t", "ok  \texample.com/gotest/b/tool\t", "ok  \texample.com/gotest/c/other\t"} {
+		if n := strings.Count(out, line); n != 1 {
+			t.Errorf("expected %q once (every package tested once, every group run), found it %d times:\n%s", line, n, out)
 		}
 	}
 	first, err := os.Stat(filepath.Join(mod, ".testbin", "0", "other.test"))
@@ -165,21 +167,12 @@ func TestGoTest(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(mod, ".testbin", "1", "tool.test")); err != nil {
 		t.Fatalf("expected the second tool.test in .testbin/1: %v", err)
 	}
-	if out, err := goTest("-count=1"); err != nil {
-		t.Fatalf("second go-test.sh: %v\n%s", err, out)
+	if out, err := goTest("-count=1"); err == nil || !strings.Contains(out, "ok  \texample.com/gotest/c/other") {
+		t.Fatalf("expected the second go-test.sh to fail again, c/other passing: %v\n%s", err, out)
 	}
 	// A relink writes a new file over the old one; an up-to-date binary is
 	// left where it is.
 	if again, err := os.Stat(filepath.Join(mod, ".testbin", "0", "other.test")); err != nil || !os.SameFile(first, again) {
 		t.Errorf("expected the unchanged test binary not relinked (%v)", err)
-	}
-
-	writeFile(t, filepath.Join(mod, "a", "tool", "tool_test.go"), strings.Replace(pass, `t.Log("ran " + t.Name())`, `t.Fatal("failed")`, 1))
-	out, err = goTest("-count=1")
-	if err == nil {
-		t.Fatalf("expected go-test.sh to fail with a failing package:\n%s", out)
-	}
-	if !strings.Contains(out, "ok  \texample.com/gotest/b/tool") || !strings.Contains(out, "FAIL\texample.com/gotest/a/tool") {
-		t.Errorf("expected every group run despite the failure:\n%s", out)
 	}
 }
