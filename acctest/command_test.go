@@ -198,6 +198,23 @@ func TestBuildCmd_commands(t *testing.T) {
 	}
 }
 
+func TestIsolatedEnv_oneProcessor(t *testing.T) {
+	// Left to the harness, Packer and its plugins run on one processor each.
+	env := isolatedEnv(nil, isolation{Root: "/r"}, Protobuf)
+	if v, ok := lookupEnv(env, "GOMAXPROCS"); !ok || v != packerProcs {
+		t.Errorf("expected GOMAXPROCS=%s, found %q (set: %v)", packerProcs, v, ok)
+	}
+	// Yours, or a case's, wins.
+	env = isolatedEnv([]string{"GOMAXPROCS=8"}, isolation{Root: "/r"}, Protobuf)
+	if v, _ := lookupEnv(env, "GOMAXPROCS"); v != "8" {
+		t.Errorf("expected your GOMAXPROCS=8 passed on, found %q", v)
+	}
+	env = isolatedEnv(nil, isolation{Root: "/r"}, Protobuf, map[string]string{"GOMAXPROCS": "4"})
+	if v, _ := lookupEnv(env, "GOMAXPROCS"); v != "4" {
+		t.Errorf("expected the case's GOMAXPROCS=4 to win, found %q", v)
+	}
+}
+
 func TestIsolatedEnv_garbageCollector(t *testing.T) {
 	// Left to the harness, Packer collects only near a memory limit.
 	env := isolatedEnv(nil, isolation{Root: "/r"}, Protobuf)

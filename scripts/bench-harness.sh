@@ -25,10 +25,10 @@ go test -c -o "$work/acctest.test" ./acctest
 go build -ldflags='-s -w' -o "$work/packer-plugin-fixture" ./acctest/internal/fixture
 
 # By hand: the plugin installed once, as a user would after `make dev`.
-# The garbage-collector settings are the ones the harness gives Packer
-# (docs/harness.md): exported here they apply to both sides, so the ratio
-# is the harness's own cost.
-export CHECKPOINT_DISABLE=1 HCP_PACKER_REGISTRY=off GOGC=off GOMEMLIMIT=256MiB
+# The garbage-collector and GOMAXPROCS settings are the ones the harness
+# gives Packer (docs/harness.md): exported here they apply to both sides,
+# so the ratio is the harness's own cost.
+export CHECKPOINT_DISABLE=1 HCP_PACKER_REGISTRY=off GOGC=off GOMEMLIMIT=256MiB GOMAXPROCS=1
 hand_env=(env HOME="$work/home" PACKER_CONFIG_DIR="$work/config" PACKER_CACHE_DIR="$work/cache" PACKER_PLUGIN_PATH="$work/plugins")
 mkdir -p "$work/home" "$work/config" "$work/cache" "$work/plugins" "$work/hand"
 "${hand_env[@]}" "$PACKER_BIN" plugins install --path "$work/packer-plugin-fixture" github.com/acctest/fixture >/dev/null

@@ -119,9 +119,13 @@ func (p *packerRun) commandArgs(args ...string) *exec.Cmd {
 		"CHECKPOINT_DISABLE=1",
 	)
 	// As the harness runs Packer (acctest's isolatedEnv): collecting the
-	// garbage of Packer's start-up was a quarter of its CPU.
+	// garbage of Packer's start-up was a quarter of its CPU, and a
+	// processor per core wakes idle threads when several tests run at once.
 	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
 		env = append(env, "GOGC=off", "GOMEMLIMIT=256MiB")
+	}
+	if os.Getenv("GOMAXPROCS") == "" {
+		env = append(env, "GOMAXPROCS=1")
 	}
 	for _, kv := range p.s.Env() {
 		name, _, _ := strings.Cut(kv, "=")
