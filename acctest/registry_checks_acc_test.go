@@ -10,13 +10,16 @@ import (
 
 // These run Packer's built-in null and file builders (with the fixture
 // plugin installed, as every harness case has a plugin) against the
-// registry emulator, through Case.Registry and the registry checks.
+// registry emulator, through Case.Registry and the registry checks. They
+// test the harness's checks, in one wire mode (harnessOnly): a plugin's
+// registry metadata crossing both wires is the builder's registry cases'.
 
 func TestAccRegistry_publish(t *testing.T) {
 	t.Parallel()
 	Test(t, Case{
-		Plugin:   fixture,
-		Registry: true,
+		Plugin:    fixture,
+		Registry:  true,
+		WireModes: harnessOnly,
 		// The top-level hcp_packer_registry block is Packer 1.13+.
 		PackerVersionChecks: []VersionCheck{SkipBelow(Version1_13)},
 		Steps: []Step{{
@@ -55,8 +58,9 @@ build {
 func TestAccRegistry_ancestry(t *testing.T) {
 	t.Parallel()
 	Test(t, Case{
-		Plugin:   fixture,
-		Registry: true,
+		Plugin:    fixture,
+		Registry:  true,
+		WireModes: harnessOnly,
 		// The top-level hcp_packer_registry block is Packer 1.13+.
 		PackerVersionChecks: []VersionCheck{SkipBelow(Version1_13)},
 		Steps: []Step{
@@ -121,8 +125,9 @@ build {
 func TestAccRegistry_failedPublishFailsTheStep(t *testing.T) {
 	t.Parallel()
 	Test(t, Case{
-		Plugin:   fixture,
-		Registry: true,
+		Plugin:    fixture,
+		Registry:  true,
+		WireModes: harnessOnly,
 		// The top-level hcp_packer_registry block is Packer 1.13+.
 		PackerVersionChecks: []VersionCheck{SkipBelow(Version1_13)},
 		Steps: []Step{{
@@ -181,7 +186,7 @@ build {
 		PackerVersionChecks: []VersionCheck{SkipBelow(Version1_13)},
 		Steps:               []Step{{Template: tmpl, PreBuild: refuseRunning}},
 	}
-	execBoth(t, c, func(t *testing.T, run *Run, err error) {
+	execHarnessOnly(t, c, func(t *testing.T, run *Run, err error) {
 		if err == nil {
 			t.Fatal("expected the step to fail: Packer built nothing, found it passed")
 		}
@@ -196,6 +201,7 @@ build {
 	})
 	// The same step passes when it expects the error.
 	expected := c
+	expected.WireModes = harnessOnly
 	expected.Steps = []Step{{Template: tmpl, PreBuild: refuseRunning, ExpectError: regexp.MustCompile(`down-for-maintenance`)}}
 	t.Run("expected", func(t *testing.T) {
 		t.Parallel()
