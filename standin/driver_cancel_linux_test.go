@@ -48,8 +48,13 @@ func TestLocalDriver_cancelWhileTheArchiveStalls(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			// Half the archive, then nothing more until the test is over.
+			// stop ends the feeding early, when the operation ended
+			// without taking what was fed (the test then fails, naming
+			// the operation's error, instead of waiting for the pipe).
 			fed := make(chan error, 1)
 			release := make(chan struct{})
+			stop := make(chan struct{})
+			closed := make(chan struct{})
 			go func() {
 				w, err := os.OpenFile(img.Location, os.O_WRONLY, 0) // waits for the reader
 				if err == nil {
@@ -62,15 +67,26 @@ func TestLocalDriver_cancelWhileTheArchiveStalls(t *testing.T) {
 					if n, err = unix.IoctlGetInt(int(w.Fd()), unix.TIOCINQ); err != nil || n == 0 {
 						break
 					}
-					time.Sleep(time.Millisecond)
+					select {
+					case <-stop:
+						err = errors.New("stopped")
+					case <-time.After(time.Millisecond):
+					}
 				}
 				fed <- err
-				<-release
+				select {
+				case <-release:
+				case <-stop:
+				}
 				if w != nil {
 					_ = w.Close()
 				}
+				close(closed)
 			}()
-			defer close(release)
+			// The writer is closed before the next operation opens the pipe:
+			// a writer still open would let that open return at once and
+			// its reads end at this one's close (an empty archive).
+			defer func() { close(release); <-closed }()
 			errc := make(chan error, 1)
 			go func() { errc <- op.run(ctx) }()
 			select {
@@ -79,11 +95,15 @@ func TestLocalDriver_cancelWhileTheArchiveStalls(t *testing.T) {
 					t.Fatal(err)
 				}
 			case err := <-errc:
-				// It ended without reading the pipe: open it once, so the
-				// feeding goroutine stops waiting for a reader.
+				// It ended without taking the fed bytes (or without opening
+				// the pipe at all: a reader opened here lets the feeding
+				// goroutine's open return).
+				close(stop)
 				if r, oerr := os.OpenFile(img.Location, os.O_RDONLY|unix.O_NONBLOCK, 0); oerr == nil {
 					<-fed
 					_ = r.Close()
+				} else {
+					<-fed
 				}
 				t.Fatalf("%s ended before it read the archive: %v", op.name, err)
 			}
