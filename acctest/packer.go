@@ -376,7 +376,11 @@ func (e *ensurer) buildFromModule(ctx context.Context, work string) (string, err
 		return "", fmt.Errorf("copying %s: %w", modDir, err)
 	}
 	built := filepath.Join(work, exeName("packer"))
-	if err := e.goCommand(ctx, src, nil, "build", "-o", built, "."); err != nil {
+	// As Packer's release workflow builds it: static (no cgo), trimmed
+	// paths, no VCS stamp. A cgo build also runs slower under the harness:
+	// every one of its processes loads libc and makes its threads with
+	// pthread_create.
+	if err := e.goCommand(ctx, src, nil, "build", "-trimpath", "-buildvcs=false", "-o", built, "."); err != nil {
 		return "", fmt.Errorf("building packer from %s@v%s: %w", PackerModule, e.pinned, err)
 	}
 	return built, nil
@@ -417,7 +421,7 @@ func (e *ensurer) goCommand(ctx context.Context, dir string, stdout io.Writer, a
 	cmd.Dir = dir
 	// Packer's module is its own main module: no workspace, no vendoring,
 	// and its go.sum is authoritative.
-	cmd.Env = append(os.Environ(), "GOWORK=off", "GO111MODULE=on", "GOFLAGS=-mod=readonly")
+	cmd.Env = append(os.Environ(), "GOWORK=off", "GO111MODULE=on", "GOFLAGS=-mod=readonly", "CGO_ENABLED=0")
 	var stderr tailBuffer
 	cmd.Stderr = io.MultiWriter(e.opts.Progress, &stderr)
 	cmd.Stdout = e.opts.Progress

@@ -72,12 +72,17 @@ mod)
 build)
   [ -w main.go ] && [ -w sub/x.go ] || { echo "module copy is not writable" >&2; exit 1; }
   [ "$GOFLAGS" = "-mod=readonly" ] && [ "$GOWORK" = "off" ] || { echo "bad env" >&2; exit 1; }
+  # Built as Packer's release workflow builds it.
+  [ "$CGO_ENABLED" = "0" ] || { echo "not a static build: CGO_ENABLED=$CGO_ENABLED" >&2; exit 1; }
+  case " $* " in *" -trimpath "*) ;; *) echo "no -trimpath in: $*" >&2; exit 1 ;; esac
+  out=
+  while [ $# -gt 0 ]; do [ "$1" = -o ] && out=$2; shift; done
   echo built >> %s
   sleep 0.2
-  cat > "$3" <<'EOF'
+  cat > "$out" <<'EOF'
 #!/bin/sh
 %sEOF
-  chmod +x "$3"
+  chmod +x "$out"
   echo "compiled" >&2
   ;;
 esac

@@ -192,6 +192,18 @@ func (p *Plugin) buildFlags() ([]string, error) {
 	return append(flags, "-cover", "-covermode=atomic", "-coverpkg="+strings.Join(pkgs, ",")), nil
 }
 
+// pluginBuildEnv is the environment of a plugin's go build: env with
+// CGO_ENABLED=0, as .goreleaser.yml builds a release, unless env sets
+// CGO_ENABLED (a plugin that needs cgo sets it, here and in its release).
+func pluginBuildEnv(env []string) []string {
+	for _, kv := range env {
+		if strings.HasPrefix(kv, "CGO_ENABLED=") {
+			return env
+		}
+	}
+	return append(env, "CGO_ENABLED=0")
+}
+
 // releaseLdflags are the linker flags of a release build that change
 // neither what the plugin does nor what it reports (no -X).
 const releaseLdflags = "-ldflags=-s -w"
@@ -213,7 +225,9 @@ func pluginCacheDir(p *Plugin, flags []string) (string, error) {
 		return "", err
 	}
 	h := sha256.New()
-	for _, part := range append([]string{p.Dir, p.Name, p.Address, runtime.GOOS, runtime.GOARCH, p.prebuilt}, flags...) {
+	cgoSetting, _ := lookupEnv(pluginBuildEnv(os.Environ()), "CGO_ENABLED")
+	cgo := "CGO_ENABLED=" + cgoSetting
+	for _, part := range append([]string{p.Dir, p.Name, p.Address, runtime.GOOS, runtime.GOARCH, p.prebuilt, cgo}, flags...) {
 		h.Write([]byte(part))
 		h.Write([]byte{0})
 	}
@@ -262,6 +276,7 @@ func buildAndInstall(ctx context.Context, p *Plugin, pk *Packer, flags []string)
 	args = append(args, pkg)
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = dir
+	cmd.Env = pluginBuildEnv(os.Environ())
 	var out tailBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {

@@ -1,10 +1,12 @@
 package acctest
 
 import (
+	"debug/elf"
 	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -133,6 +135,18 @@ func TestAccPluginCache(t *testing.T) {
 	if now, err := os.Stat(first.Binary); err != nil || !os.SameFile(seed, now) {
 		t.Errorf("expected the up-to-date binary %s kept, not relinked (%v)", seeded, err)
 	}
+	if runtime.GOOS == "linux" {
+		// Static, as a release is built: no dynamic loader to run in every
+		// plugin process Packer starts.
+		f, err := elf.Open(first.Binary)
+		mustDo(t, err)
+		for _, prog := range f.Progs {
+			if prog.Type == elf.PT_INTERP {
+				t.Errorf("expected %s linked statically (CGO_ENABLED=0), found it needs a dynamic loader", first.Binary)
+			}
+		}
+		_ = f.Close()
+	}
 	if first.ProtocolVersion != "v2" || first.Version != "0.0.1-dev" {
 		t.Errorf("expected describe's protocol v2 and version 0.0.1-dev, found %+v", first)
 	}
@@ -182,6 +196,17 @@ func TestCoverPackages(t *testing.T) {
 	}
 	if len(pkgs) != 2 || !strings.Contains(pkgs[0], "/_acctest_cover/fixture-") || pkgs[1] != "example.com/a" {
 		t.Errorf("expected the copy of main and example.com/a, found %v", pkgs)
+	}
+}
+
+// A plugin under test is built static, as a release is, unless your
+// environment says otherwise.
+func TestPluginBuildEnv(t *testing.T) {
+	if v, _ := lookupEnv(pluginBuildEnv([]string{"HOME=/h"}), "CGO_ENABLED"); v != "0" {
+		t.Errorf("expected CGO_ENABLED=0, found %q", v)
+	}
+	if v, _ := lookupEnv(pluginBuildEnv([]string{"CGO_ENABLED=1"}), "CGO_ENABLED"); v != "1" {
+		t.Errorf("expected your CGO_ENABLED=1 kept, found %q", v)
 	}
 }
 

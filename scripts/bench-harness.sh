@@ -22,7 +22,8 @@ trap 'rm -rf "$work"' EXIT
 cd "$root"
 go test -c -o "$work/acctest.test" ./acctest
 # Linked as the harness links plugins under test (acctest.Plugin.BuildFlags).
-go build -ldflags='-s -w' -o "$work/packer-plugin-fixture" ./acctest/internal/fixture
+# Built as the harness builds a plugin (acctest's buildFlags, pluginBuildEnv).
+CGO_ENABLED=0 go build -ldflags='-s -w' -o "$work/packer-plugin-fixture" ./acctest/internal/fixture
 
 # By hand: the plugin installed once, as a user would after `make dev`.
 # The garbage-collector and GOMAXPROCS settings are the ones the harness
