@@ -48,7 +48,7 @@ func run() error {
 	flag.StringVar(&o.packer, "packer", "", "the packer binary (needed for lookup)")
 	flag.StringVar(&o.plugin, "plugin", "", "the built plugin binary (needed for lookup)")
 	flag.StringVar(&o.address, "plugin-address", "", "the plugin's address for `packer plugins install`, e.g. github.com/example/scaffolding")
-	flag.StringVar(&sizes, "lookup-sizes", "1000,10000,100000", "store sizes (images) for the lookup figure")
+	flag.StringVar(&sizes, "lookup-sizes", "10,1000,10000,100000", "store sizes (images) for the lookup figure; under 100 it is the floor, any data source's cost")
 	flag.IntVar(&o.lookupRounds, "lookup-rounds", 3, "rounds of each lookup figure")
 	flag.Parse()
 	if flag.NArg() > 0 {
