@@ -21,18 +21,7 @@ import (
 // machine reached over SSH; what it writes lands in the image, what it runs
 // ends when it stops, and a child instance boots from the image.
 func TestLocalDriver_machineInstance(t *testing.T) {
-	if err := machine.Supported(); err != nil {
-		t.Skip(err)
-	}
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := ssh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := string(ssh.MarshalAuthorizedKey(signer.PublicKey()))
+	signer, key := machineKey(t)
 	run := func(inst *Instance, command string) (string, error) {
 		c, err := ssh.Dial("tcp", net.JoinHostPort(inst.Host, strconv.Itoa(inst.Port)), &ssh.ClientConfig{
 			User: "root", Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)}, HostKeyCallback: ssh.InsecureIgnoreHostKey(), //nolint:gosec // a test instance on 127.0.0.1
@@ -103,6 +92,24 @@ func TestLocalDriver_machineInstance(t *testing.T) {
 	}
 }
 
+// machineKey skips the test on a host that cannot run machines, and
+// returns a new key pair: the signer and the authorized_keys line.
+func machineKey(t *testing.T) (ssh.Signer, string) {
+	t.Helper()
+	if err := machine.Supported(); err != nil {
+		t.Skip(err)
+	}
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := ssh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signer, string(ssh.MarshalAuthorizedKey(signer.PublicKey()))
+}
+
 // sleeping reports whether a process runs `sleep marker`.
 func sleeping(t *testing.T, marker string) bool {
 	t.Helper()
@@ -123,22 +130,11 @@ func sleeping(t *testing.T, marker string) bool {
 // root cannot be set up (here the image holds a file where the instance
 // writes /etc/passwd) fails its launch with an error naming the instance, the
 // cause and the way out (not a kernel setting, which would not help), and
-// its workspace is gone again. RunInstance no
-// longer asks machine.Supported first (a process per build), so this is
-// the path a host without user namespaces takes too.
+// its workspace is gone again. RunInstance no longer asks
+// machine.Supported first (a process per build), so this is the path a
+// host without user namespaces takes too.
 func TestLocalDriver_machineThatCannotBootLeavesNothing(t *testing.T) {
-	if err := machine.Supported(); err != nil {
-		t.Skip(err)
-	}
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := ssh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := string(ssh.MarshalAuthorizedKey(signer.PublicKey()))
+	_, key := machineKey(t)
 
 	ctx := context.Background()
 	d := newTestDriver(t)
